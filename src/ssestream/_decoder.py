@@ -1,0 +1,307 @@
+"""Layer 1: a sans-IO, incremental decoder of ``text/event-stream`` bytes.
+
+It follows the WHATWG HTML Living Standard, section 9.2.6 "Interpreting an event stream",
+to the letter, and performs no I/O: bytes go in through :meth:`SSEDecoder.feed`, complete
+events come out as a list.
+
+Strategy and invariants:
+
+* Lines are split at the byte level on CR, LF and CRLF. Only the bytes of the current
+  read are scanned for line ends; the unterminated remainder waits in ``_tail`` (a
+  ``bytearray``, so growing it is amortised O(1)) and is joined once, when its line ends.
+  The work is therefore linear in the input whatever the read sizes.
+* A read that ends with CR ends the line at once (the event is dispatched without waiting
+  for the next read); ``_skip_lf`` then drops an LF that opens the next read, so a CRLF
+  split across two reads is one line end.
+* Each block of complete lines is decoded from UTF-8 in one call, with U+FFFD for invalid
+  bytes. CR and LF are ASCII and never occur inside a multi-byte sequence, so this equals
+  decoding the stream as a whole, as the spec asks.
+* One leading BOM (EF BB BF) is stripped, even when it arrives split over several reads.
+* Memory is bounded: ``max_line_bytes`` caps an unterminated line and ``max_event_bytes``
+  the data of one event; past them :class:`LimitExceededError` is raised.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ._exceptions import LimitExceededError
+
+__all__ = ["DEFAULT_MAX_EVENT_BYTES", "DEFAULT_MAX_LINE_BYTES", "SSEDecoder", "ServerSentEvent"]
+
+DEFAULT_MAX_LINE_BYTES = 32 * 1024 * 1024
+"""Default ``max_line_bytes`` of :class:`SSEDecoder`: 32 MiB."""
+
+DEFAULT_MAX_EVENT_BYTES = 64 * 1024 * 1024
+"""Default ``max_event_bytes`` of :class:`SSEDecoder`: 64 MiB."""
+
+_BOM = b"\xef\xbb\xbf"
+_CR = 0x0D
+_LF = 0x0A
+
+
+class ServerSentEvent(tuple):  # type: ignore[type-arg]
+    """One dispatched server-sent event (WHATWG HTML 9.2.6, "dispatch the event").
+
+    An immutable record. It is a ``tuple`` subclass so that creating one on the hot path
+    costs one tuple allocation, but treat it as a record: use the attributes.
+
+    Attributes:
+        event: the event type: the last ``event:`` field of the block, or ``"message"``.
+        data: the ``data:`` lines of the block joined with LF (``""`` is possible: a
+            block with an empty ``data:`` line is still an event).
+        id: the last event ID in force when the event was dispatched, ``""`` if none
+            (the ID persists across events until the server sets another).
+        retry: the reconnection time in milliseconds if a valid ``retry:`` field (ASCII
+            digits only) appeared in this event's own block, else ``None``.
+    """
+
+    __slots__ = ()
+
+    def __new__(
+        cls, *, data: str = "", event: str = "message", id: str = "", retry: int | None = None
+    ) -> ServerSentEvent:
+        return tuple.__new__(cls, (event, data, id, retry))
+
+    @property
+    def event(self) -> str:
+        return self[0]  # type: ignore[no-any-return]
+
+    @property
+    def data(self) -> str:
+        return self[1]  # type: ignore[no-any-return]
+
+    @property
+    def id(self) -> str:
+        return self[2]  # type: ignore[no-any-return]
+
+    @property
+    def retry(self) -> int | None:
+        return self[3]  # type: ignore[no-any-return]
+
+    def json(self) -> Any:
+        """Return ``json.loads(self.data)``.
+
+        Raises:
+            json.JSONDecodeError: the data is not JSON.
+        """
+        return json.loads(self[1])
+
+    def __repr__(self) -> str:
+        retry = "" if self[3] is None else f", retry={self[3]!r}"
+        return f"ServerSentEvent(event={self[0]!r}, data={self[1]!r}, id={self[2]!r}{retry})"
+
+    def __getnewargs_ex__(self) -> tuple[tuple[()], dict[str, Any]]:  # pickle, copy
+        return (), {"event": self[0], "data": self[1], "id": self[2], "retry": self[3]}
+
+
+_new_event = tuple.__new__
+
+
+class SSEDecoder:
+    """Incremental decoder from ``text/event-stream`` bytes to :class:`ServerSentEvent`.
+
+    Sans-IO: call :meth:`feed` with each read as it arrives and :meth:`close` at the end
+    of input. It keeps no reference to the bytes it was given beyond the unterminated
+    last line.
+
+    Args:
+        max_line_bytes: the longest unterminated line, in bytes, that may wait for its
+            line end (``None``: no limit). Default 32 MiB.
+        max_event_bytes: the most ``data`` one event may gather, counted in decoded
+            characters (equal to bytes for ASCII payloads such as JSON; ``None``: no
+            limit). Default 64 MiB.
+
+    Attributes:
+        last_event_id: the spec's "last event ID string": set from the ``id:`` field
+            each time a blank line ends a block (even one that dispatches no event),
+            never by an unterminated block. Send it as ``Last-Event-ID`` on reconnection.
+        retry: the reconnection time in milliseconds last set by the stream, or
+            ``None`` if the stream never set one.
+    """
+
+    __slots__ = (
+        "_bom_done",
+        "_data",
+        "_event_size",
+        "_event_type",
+        "_fed",
+        "_id_buffer",
+        "_max_event",
+        "_max_line",
+        "_retry_block",
+        "_skip_lf",
+        "_tail",
+        "last_event_id",
+        "retry",
+    )
+
+    def __init__(
+        self,
+        *,
+        max_line_bytes: int | None = DEFAULT_MAX_LINE_BYTES,
+        max_event_bytes: int | None = DEFAULT_MAX_EVENT_BYTES,
+    ) -> None:
+        # A limit of None is stored as a size no stream reaches, so the hot path
+        # compares integers without a None test.
+        self._max_line = max_line_bytes if max_line_bytes is not None else 1 << 62
+        self._max_event = max_event_bytes if max_event_bytes is not None else 1 << 62
+        self.last_event_id = ""
+        self.retry: int | None = None
+        self._id_buffer = ""
+        self._reset_stream()
+
+    def _reset_stream(self) -> None:
+        self._bom_done = False
+        self._skip_lf = False
+        self._tail = bytearray()
+        self._fed = 0
+        self._data: list[str] = []
+        self._event_type = ""
+        self._event_size = 0
+        self._retry_block: int | None = None
+
+    def feed(self, data: bytes) -> list[ServerSentEvent]:
+        """Decode one read of the stream and return the events it completed, in order.
+
+        ``data`` may be any number of bytes, cut anywhere (inside a UTF-8 sequence,
+        between CR and LF): the result does not depend on how the stream is split.
+
+        Raises:
+            LimitExceededError: a line or an event passed ``max_line_bytes`` or
+                ``max_event_bytes``. The decoder's state is then undefined: do not
+                feed it again.
+        """
+        if not data:
+            return []
+        if not self._bom_done:
+            data = bytes(self._tail) + data
+            self._tail = bytearray()
+            if len(data) < 3 and _BOM.startswith(data):
+                self._tail += data  # might still become a BOM: wait for more
+                return []
+            self._bom_done = True
+            if data.startswith(_BOM):
+                data = data[3:]
+                self._fed += 3
+        elif self._skip_lf:
+            self._skip_lf = False
+            if data[0] == _LF:
+                data = data[1:]
+                self._fed += 1
+        start = self._fed
+        self._fed += len(data)
+
+        cut = max(data.rfind(b"\n"), data.rfind(b"\r"))
+        if cut < 0:
+            self._tail += data
+            if len(self._tail) > self._max_line:
+                raise LimitExceededError(
+                    "max_line_bytes", self._max_line, len(self._tail), self._fed - len(self._tail)
+                )
+            return []
+
+        if self._tail:
+            block = bytes(self._tail) + data[: cut + 1]
+            start -= len(self._tail)
+            self._tail = bytearray()
+        else:
+            block = data[: cut + 1]
+        if cut + 1 < len(data):
+            self._tail += data[cut + 1 :]
+            if len(self._tail) > self._max_line:
+                raise LimitExceededError(
+                    "max_line_bytes", self._max_line, len(self._tail), self._fed - len(self._tail)
+                )
+        elif data[cut] == _CR:
+            self._skip_lf = True
+
+        text = block.decode("utf-8", "replace")
+        if "\r" in text:
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
+        lines = text.split("\n")
+        lines.pop()  # the block ends with a line end: the last piece is always ""
+        if len(block) > self._max_line:
+            self._check_line_lengths(lines, start)
+        return self._process(lines, start)
+
+    def _check_line_lengths(self, lines: list[str], start: int) -> None:
+        # Only reached when a block is longer than the line limit, so the common
+        # path pays nothing. Lengths are in characters here: a line of more
+        # characters than the limit is certainly longer in bytes.
+        for line in lines:
+            if len(line) > self._max_line:
+                size = len(line.encode("utf-8", "surrogatepass"))
+                raise LimitExceededError("max_line_bytes", self._max_line, size, start)
+
+    def _process(self, lines: list[str], start: int) -> list[ServerSentEvent]:
+        events: list[ServerSentEvent] = []
+        data = self._data
+        size = self._event_size
+        max_event = self._max_event
+        for line in lines:
+            if not line:
+                # Blank line: WHATWG 9.2.6 "dispatch the event".
+                self.last_event_id = self._id_buffer
+                if data:
+                    events.append(
+                        _new_event(
+                            ServerSentEvent,
+                            (
+                                self._event_type or "message",
+                                "\n".join(data),
+                                self._id_buffer,
+                                self._retry_block,
+                            ),
+                        )
+                    )
+                    data = []
+                    size = 0
+                self._event_type = ""
+                self._retry_block = None
+                continue
+            if line.startswith("data:"):  # the common case, first
+                value = line[6:] if line[5:6] == " " else line[5:]
+                data.append(value)
+                size += len(value) + 1
+                if size > max_event:
+                    raise LimitExceededError("max_event_bytes", max_event, size, start)
+                continue
+            colon = line.find(":")
+            if colon == 0:
+                continue  # a comment
+            if colon < 0:
+                field, value = line, ""
+            else:
+                field = line[:colon]
+                value = line[colon + 2 :] if line[colon + 1 : colon + 2] == " " else line[colon + 1 :]
+            if field == "data":  # "data" with no colon: an empty data line
+                data.append(value)
+                size += 1
+                if size > max_event:
+                    raise LimitExceededError("max_event_bytes", max_event, size, start)
+            elif field == "event":
+                self._event_type = value
+            elif field == "id":
+                if "\x00" not in value:
+                    self._id_buffer = value
+            elif field == "retry":
+                if value.isascii() and value.isdigit():
+                    self.retry = self._retry_block = int(value)
+            # Any other field is ignored (9.2.6).
+        self._data = data
+        self._event_size = size
+        return events
+
+    def close(self) -> list[ServerSentEvent]:
+        """Signal the end of input and return the events it completes.
+
+        Per WHATWG 9.2.6, an event whose block was not ended by a blank line is
+        discarded at end of input, so this always returns an empty list; call it anyway,
+        so that code does not depend on that. The decoder is then ready for a new
+        connection's bytes (a leading BOM is stripped again) and keeps
+        ``last_event_id`` and ``retry``, which a reconnection needs.
+        """
+        self._reset_stream()
+        return []

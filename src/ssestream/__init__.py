@@ -1,7 +1,17 @@
-"""ssestream: read the server-sent-event streams of OpenAI-compatible chat-completion APIs."""
+"""ssestream: read the server-sent-event streams of OpenAI-compatible chat-completion APIs.
+
+Four layers, each usable on its own:
+
+* :class:`SSEDecoder` - sans-IO WHATWG event-stream decoder (bytes in, events out);
+* :class:`ChatStream` / :class:`AsyncChatStream` - typed :class:`ChatCompletionChunk`
+  iterators over an ``httpx``/``httpx2`` response or any byte source, with typed errors;
+* :class:`ChatCompletionAccumulator` - folds chunks back into a :class:`ChatCompletion`;
+* :mod:`ssestream.testing` - record and replay streams to test clients.
+"""
 
 from .__about__ import __version__
-from ._decoder import SSEDecoder, ServerSentEvent
+from ._accumulator import ChatCompletionAccumulator
+from ._decoder import DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_LINE_BYTES, ServerSentEvent, SSEDecoder
 from ._exceptions import (
     APIStatusError,
     ChunkParseError,
@@ -11,16 +21,69 @@ from ._exceptions import (
     StreamInterruptedError,
     UnexpectedContentTypeError,
 )
+from ._parser import END, NEED_DATA, ChatStreamParser
+from ._streams import (
+    AsyncChatStream,
+    ChatStream,
+    aconnect_chat,
+    aiter_events,
+    connect_chat,
+    iter_events,
+)
+from ._types import (
+    ChatCompletion,
+    ChatCompletionChunk,
+    ChatCompletionMessage,
+    ChatCompletionMessageToolCall,
+    Choice,
+    ChoiceDelta,
+    ChoiceDeltaFunctionCall,
+    ChoiceDeltaToolCall,
+    ChoiceDeltaToolCallFunction,
+    ChoiceLogprobs,
+    ChunkChoice,
+    CompletionUsage,
+    Function,
+    FunctionCall,
+    TokenLogprob,
+)
 
 __all__ = [
+    "DEFAULT_MAX_EVENT_BYTES",
+    "DEFAULT_MAX_LINE_BYTES",
+    "END",
+    "NEED_DATA",
     "APIStatusError",
+    "AsyncChatStream",
+    "ChatCompletion",
+    "ChatCompletionAccumulator",
+    "ChatCompletionChunk",
+    "ChatCompletionMessage",
+    "ChatCompletionMessageToolCall",
+    "ChatStream",
+    "ChatStreamParser",
+    "Choice",
+    "ChoiceDelta",
+    "ChoiceDeltaFunctionCall",
+    "ChoiceDeltaToolCall",
+    "ChoiceDeltaToolCallFunction",
+    "ChoiceLogprobs",
+    "ChunkChoice",
     "ChunkParseError",
+    "CompletionUsage",
+    "Function",
+    "FunctionCall",
     "LimitExceededError",
     "SSEDecoder",
     "SSEStreamError",
     "ServerSentEvent",
     "StreamAPIError",
     "StreamInterruptedError",
+    "TokenLogprob",
     "UnexpectedContentTypeError",
     "__version__",
+    "aconnect_chat",
+    "aiter_events",
+    "connect_chat",
+    "iter_events",
 ]

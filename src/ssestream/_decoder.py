@@ -275,7 +275,9 @@ class SSEDecoder:
                 field, value = line, ""
             else:
                 field = line[:colon]
-                value = line[colon + 2 :] if line[colon + 1 : colon + 2] == " " else line[colon + 1 :]
+                value = (
+                    line[colon + 2 :] if line[colon + 1 : colon + 2] == " " else line[colon + 1 :]
+                )
             if field == "data":  # "data" with no colon: an empty data line
                 data.append(value)
                 size += 1
@@ -283,12 +285,10 @@ class SSEDecoder:
                     raise LimitExceededError("max_event_bytes", max_event, size, start)
             elif field == "event":
                 self._event_type = value
-            elif field == "id":
-                if "\x00" not in value:
-                    self._id_buffer = value
-            elif field == "retry":
-                if value.isascii() and value.isdigit():
-                    self.retry = self._retry_block = int(value)
+            elif field == "id" and "\x00" not in value:
+                self._id_buffer = value
+            elif field == "retry" and value.isascii() and value.isdigit():
+                self.retry = self._retry_block = int(value)
             # Any other field is ignored (9.2.6).
         self._data = data
         self._event_size = size

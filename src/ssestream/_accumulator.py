@@ -1,0 +1,490 @@
+"""Layer 3: fold chat-completion chunks back into the full ``chat.completion``.
+
+Each field has its own merge rule, learnt from real provider streams (see
+``tests/fixtures/providers/INDEX.md``); nothing is "concatenate every string":
+
+* text is appended: ``content``, ``refusal``, reasoning, function ``arguments``. A null
+  fragment changes nothing; an empty one turns ``None`` into ``""`` (as the openai SDK).
+* identity fields are set once, from the first non-empty value: ``role``, a tool call's
+  ``id``, ``type`` and function ``name``. Repeats (Z.ai and Perplexity send ``role`` on
+  every delta, Bedrock ``type`` on every fragment, watsonx ``name: ""``) never double them.
+* reasoning comes as ``reasoning_content`` (DeepSeek, xAI, llama.cpp, Avian) or
+  ``reasoning`` (OpenRouter, Groq, Cerebras, vLLM >= 0.10); the first name seen is kept
+  for :meth:`ChatCompletion.to_dict`. The same text under both names in one delta counts
+  once; ``reasoning_details`` (OpenRouter) is merged on its own, by entry ``index``.
+* tool calls are keyed by their ``index`` field, never by list position; see
+  :meth:`_ChoiceState.tool_call_delta` for the cases without index or with a new id.
+* ``finish_reason``: the last non-null value. ``usage``: replaced, never summed.
+* ``id``, ``model``, ``created``: the first non-empty value (Azure's first chunk has
+  empty ones). Every other envelope, choice and delta field keeps its last non-null value.
+* logprobs: the ``content`` and ``refusal`` token lists are concatenated.
+
+Text fragments are kept in lists and joined when :attr:`completion` is read, so the
+work is linear in the output. Chunks themselves are not kept unless asked.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from ._exceptions import ChunkParseError
+from ._types import ChatCompletion, ChatCompletionChunk
+
+__all__ = ["ChatCompletionAccumulator"]
+
+# Envelope fields with a rule of their own; the rest keep their last non-null value.
+_ENVELOPE_OWN = frozenset({"id", "model", "created", "object", "choices", "usage"})
+
+
+def _join(parts: list[str]) -> str:
+    """Join text fragments, collapsing the list so the next join starts from one piece."""
+    if len(parts) == 1:
+        return parts[0]
+    text = "".join(parts)
+    parts[:] = [text]
+    return text
+
+
+class _ToolCallState:
+    __slots__ = ("arguments", "extra", "function_extra", "id", "index", "name", "type")
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+        self.id: str | None = None
+        self.type: str | None = None
+        self.name: str | None = None
+        self.arguments: list[str] = []
+        self.extra: dict[str, Any] = {}
+        self.function_extra: dict[str, Any] = {}
+
+    def merge(self, entry: Mapping[str, Any]) -> None:
+        for key, value in entry.items():
+            if value is None or key == "index":
+                continue
+            if key == "function":
+                for fkey, fvalue in value.items():
+                    if fvalue is None:
+                        continue
+                    if fkey == "arguments":
+                        if not isinstance(fvalue, str):
+                            # Some servers send the arguments as a JSON object.
+                            fvalue = json.dumps(fvalue, ensure_ascii=False)
+                        self.arguments.append(fvalue)
+                    elif fkey == "name":
+                        if self.name is None and fvalue:
+                            self.name = fvalue
+                    else:
+                        self.function_extra[fkey] = fvalue
+            elif key == "id":
+                if self.id is None and value:
+                    self.id = value
+            elif key == "type":
+                if self.type is None and value:
+                    self.type = value
+            else:
+                self.extra[key] = value
+
+    def to_dict(self) -> dict[str, Any]:
+        function: dict[str, Any] = {
+            "name": self.name,
+            "arguments": _join(self.arguments) if self.arguments else "",
+        }
+        function.update(self.function_extra)
+        call: dict[str, Any] = {
+            "id": self.id,
+            "type": self.type or "function",
+            "function": function,
+        }
+        call.update(self.extra)
+        return call
+
+
+class _ChoiceState:
+    __slots__ = (
+        "alt_reasoning",
+        "annotations",
+        "audio",
+        "content",
+        "extra",
+        "extra_delta",
+        "finish_reason",
+        "function_call",
+        "logprobs",
+        "reasoning",
+        "reasoning_details",
+        "reasoning_key",
+        "refusal",
+        "role",
+        "tool_calls",
+        "tool_calls_by_index",
+    )
+
+    def __init__(self) -> None:
+        self.role: str | None = None
+        self.content: list[str] | None = None
+        self.refusal: list[str] | None = None
+        self.reasoning: list[str] | None = None
+        self.reasoning_key: str | None = None
+        self.alt_reasoning: dict[str, list[str]] = {}
+        self.reasoning_details: list[dict[str, Any]] = []
+        self.tool_calls: list[_ToolCallState] = []
+        self.tool_calls_by_index: dict[int, _ToolCallState] = {}
+        self.function_call: _ToolCallState | None = None
+        self.annotations: list[Any] | None = None
+        self.audio: dict[str, Any] | None = None
+        self.finish_reason: str | None = None
+        self.logprobs: dict[str, Any] | None = None
+        self.extra: dict[str, Any] = {}
+        self.extra_delta: dict[str, Any] = {}
+
+    # -- delta fields
+
+    def delta(self, delta: Mapping[str, Any]) -> None:
+        for key, value in delta.items():
+            if value is None:
+                continue
+            if key == "content":
+                if type(value) is str:
+                    if self.content is None:
+                        self.content = [value]
+                    else:
+                        self.content.append(value)
+                elif isinstance(value, list):
+                    self.content_parts(value)
+                else:
+                    raise TypeError(f"delta.content is a {type(value).__name__}, not text")
+            elif key == "role":
+                if self.role is None and value:
+                    self.role = value
+            elif key == "tool_calls":
+                for entry in value:
+                    self.tool_call_delta(entry)
+            elif key == "reasoning_content" or key == "reasoning":
+                self.reasoning_delta(key, value, delta)
+            elif key == "refusal":
+                if self.refusal is None:
+                    self.refusal = [value]
+                else:
+                    self.refusal.append(value)
+            elif key == "reasoning_details":
+                self.reasoning_details_delta(value)
+            elif key == "function_call":
+                if self.function_call is None:
+                    self.function_call = _ToolCallState(0)
+                self.function_call.merge({"function": value})
+            elif key == "annotations":
+                if self.annotations is None:
+                    self.annotations = []
+                self.annotations.extend(value)
+            elif key == "audio":
+                self.audio_delta(value)
+            else:
+                self.extra_delta[key] = value
+
+    def content_parts(self, parts: list[Any]) -> None:
+        # Mistral magistral: typed parts; "text" to content, "thinking" to reasoning.
+        for part in parts:
+            if not isinstance(part, dict):
+                raise TypeError(f"delta.content part is a {type(part).__name__}, not an object")
+            kind = part.get("type")
+            if kind == "text" and isinstance(part.get("text"), str):
+                self.delta({"content": part["text"]})
+            elif kind == "thinking":
+                inner = part.get("thinking")
+                pieces = [inner] if isinstance(inner, str) else inner or []
+                for piece in pieces:
+                    text = piece if isinstance(piece, str) else piece.get("text")
+                    if isinstance(text, str):
+                        self.reasoning_delta("reasoning_content", text, {})
+            else:
+                # An unknown part type: keep it whole rather than drop it.
+                parts_kept = self.extra_delta.setdefault("content_parts", [])
+                parts_kept.append(part)
+
+    def reasoning_delta(self, key: str, value: str, delta: Mapping[str, Any]) -> None:
+        if not isinstance(value, str):
+            raise TypeError(f"delta.{key} is a {type(value).__name__}, not text")
+        primary = self.reasoning_key
+        if primary is None:
+            self.reasoning_key = primary = key
+        elif key != primary and delta.get(primary) is not None:
+            # Both names in one delta (vLLM during its rename, gateways): the same text
+            # counts once; a different text is kept under its own name.
+            if delta[primary] == value:
+                return
+            self.alt_reasoning.setdefault(key, []).append(value)
+            return
+        if self.reasoning is None:
+            self.reasoning = [value]
+        else:
+            self.reasoning.append(value)
+
+    def reasoning_details_delta(self, entries: list[Any]) -> None:
+        # OpenRouter: entries carry an "index"; fragments of one entry are merged:
+        # "text", "summary" and "data" appended, other fields last non-null.
+        details = self.reasoning_details
+        for entry in entries:
+            if not isinstance(entry, dict):
+                raise TypeError(f"reasoning_details entry is a {type(entry).__name__}")
+            index = entry.get("index")
+            target = None
+            if isinstance(index, int):
+                for existing in details:
+                    if existing.get("index") == index:
+                        target = existing
+                        break
+            if target is None:
+                details.append(dict(entry))
+                continue
+            for fkey, fvalue in entry.items():
+                if fvalue is None:
+                    continue
+                if fkey in ("text", "summary", "data") and isinstance(fvalue, str):
+                    previous = target.get(fkey)
+                    target[fkey] = fvalue if previous is None else previous + fvalue
+                else:
+                    target[fkey] = fvalue
+
+    def audio_delta(self, audio: Mapping[str, Any]) -> None:
+        # OpenAI audio output: "data" (base64) and "transcript" arrive in pieces.
+        state = self.audio
+        if state is None:
+            state = self.audio = {}
+        for key, value in audio.items():
+            if value is None:
+                continue
+            if key in ("data", "transcript"):
+                state.setdefault(key, []).append(value)
+            elif key == "id":
+                state.setdefault("id", value)
+            else:
+                state[key] = value
+
+    def tool_call_delta(self, entry: Any) -> None:
+        """Route one ``delta.tool_calls`` entry to the call it continues, or a new one.
+
+        * With an ``index``: the call at that index, so an index starting at 1 works
+          and several entries with one index in one delta continue one call (Bedrock).
+          If the entry brings a non-empty id that differs from the id that call already
+          has, it starts a new call at that index (vLLM, SGLang reuse index 0).
+        * Without an index (Mistral, Gemini): a new non-empty id starts a new call; no
+          id continues the last call.
+        """
+        if not isinstance(entry, dict):
+            raise TypeError(f"tool_calls entry is a {type(entry).__name__}, not an object")
+        index = entry.get("index")
+        call_id = entry.get("id") or None
+        calls = self.tool_calls
+        if isinstance(index, int):
+            call = self.tool_calls_by_index.get(index)
+            if call is None or (call_id is not None and call.id is not None and call_id != call.id):
+                call = _ToolCallState(index)
+                calls.append(call)
+                self.tool_calls_by_index[index] = call
+        else:
+            call = calls[-1] if calls else None
+            if call is None or (call_id is not None and call_id != call.id):
+                call = _ToolCallState(len(calls))
+                calls.append(call)
+        call.merge(entry)
+
+    # -- choice fields
+
+    def logprobs_delta(self, logprobs: Mapping[str, Any]) -> None:
+        state = self.logprobs
+        if state is None:
+            state = self.logprobs = {"content": None, "refusal": None}
+        for key, value in logprobs.items():
+            if value is None:
+                continue
+            if key in ("content", "refusal") and isinstance(value, list):
+                tokens = state[key]
+                if tokens is None:
+                    state[key] = list(value)
+                else:
+                    tokens.extend(value)
+            else:
+                state[key] = value
+
+    def to_dict(self, index: int) -> dict[str, Any]:
+        message: dict[str, Any] = {
+            "role": self.role or "assistant",
+            "content": None if self.content is None else _join(self.content),
+            "refusal": None if self.refusal is None else _join(self.refusal),
+        }
+        if self.reasoning is not None and self.reasoning_key is not None:
+            message[self.reasoning_key] = _join(self.reasoning)
+        for key, parts in self.alt_reasoning.items():
+            message[key] = _join(parts)
+        if self.reasoning_details:
+            message["reasoning_details"] = [dict(entry) for entry in self.reasoning_details]
+        if self.tool_calls:
+            message["tool_calls"] = [call.to_dict() for call in self.tool_calls]
+        if self.function_call is not None:
+            function = self.function_call.to_dict()["function"]
+            message["function_call"] = function
+        if self.annotations is not None:
+            message["annotations"] = list(self.annotations)
+        if self.audio is not None:
+            message["audio"] = {
+                key: _join(value) if isinstance(value, list) else value
+                for key, value in self.audio.items()
+            }
+        message.update(self.extra_delta)
+        logprobs = None
+        if self.logprobs is not None:
+            logprobs = {
+                key: list(value) if isinstance(value, list) else value
+                for key, value in self.logprobs.items()
+            }
+        choice: dict[str, Any] = {
+            "index": index,
+            "message": message,
+            "finish_reason": self.finish_reason,
+            "logprobs": logprobs,
+        }
+        choice.update(self.extra)
+        return choice
+
+
+class ChatCompletionAccumulator:
+    """Rebuild a :class:`ChatCompletion` from the chunks of a streamed response.
+
+    Feed every chunk, in order, to :meth:`add`; read :attr:`completion` at any time
+    (during the stream, after it, after an error) for everything merged so far. The
+    merge rules are in this module's docstring; they follow the OpenAI API reference
+    and the deviations of real providers.
+
+    Args:
+        keep_chunks: also keep every chunk added, in :attr:`chunks`. Off by default:
+            memory then stays proportional to the rebuilt output, not to the stream.
+
+    Attributes:
+        chunk_count: how many chunks were added.
+        chunks: the chunks added, if ``keep_chunks`` (else an empty list).
+    """
+
+    __slots__ = (
+        "_choices",
+        "_created",
+        "_extra",
+        "_id",
+        "_keep",
+        "_model",
+        "_usage",
+        "chunk_count",
+        "chunks",
+    )
+
+    def __init__(self, *, keep_chunks: bool = False) -> None:
+        self._keep = keep_chunks
+        self.chunks: list[ChatCompletionChunk] = []
+        self.chunk_count = 0
+        self._id: str | None = None
+        self._model: str | None = None
+        self._created: int | None = None
+        self._usage: dict[str, Any] | None = None
+        self._extra: dict[str, Any] = {}
+        self._choices: dict[int, _ChoiceState] = {}
+
+    def add(self, chunk: ChatCompletionChunk | Mapping[str, Any]) -> None:
+        """Merge one chunk: a :class:`ChatCompletionChunk` or its decoded JSON ``dict``.
+
+        Raises:
+            TypeError: ``chunk`` is neither (caller misuse).
+            ChunkParseError: a field has a type no provider sends (``choices`` that is
+                not a list, a tool call that is not an object...). What was merged before
+                stays; the chunk's fields before the bad one may have been merged.
+        """
+        data: Mapping[str, Any]
+        if isinstance(chunk, ChatCompletionChunk):
+            data = chunk.to_dict()
+        elif isinstance(chunk, Mapping):
+            data = chunk
+        else:
+            raise TypeError(
+                f"add() takes a ChatCompletionChunk or a dict, not {type(chunk).__name__}"
+            )
+        position = self.chunk_count
+        self.chunk_count = position + 1
+        if self._keep:
+            self.chunks.append(
+                chunk if isinstance(chunk, ChatCompletionChunk) else ChatCompletionChunk(dict(data))
+            )
+        try:
+            self._add(data)
+        except (TypeError, AttributeError, ValueError) as exc:
+            raise ChunkParseError(
+                f"chunk {position} is not a chat.completion.chunk: {exc}", position=position
+            ) from exc
+
+    def _add(self, data: Mapping[str, Any]) -> None:
+        if self._id is None or self._model is None or self._created is None:
+            if self._id is None and data.get("id"):
+                self._id = data["id"]
+            if self._model is None and data.get("model"):
+                self._model = data["model"]
+            if self._created is None and data.get("created"):
+                self._created = data["created"]
+        extra = self._extra
+        for key, value in data.items():
+            if value is not None and key not in _ENVELOPE_OWN:
+                extra[key] = value
+        usage = data.get("usage")
+        if usage is not None:
+            if not isinstance(usage, dict):
+                raise TypeError(f"usage is a {type(usage).__name__}, not an object")
+            self._usage = usage
+        choices = data.get("choices")
+        if not choices:
+            return
+        states = self._choices
+        for position, choice in enumerate(choices):
+            index = choice.get("index")
+            if index is None:
+                index = position
+            state = states.get(index)
+            if state is None:
+                state = states[index] = _ChoiceState()
+            for key, value in choice.items():
+                if value is None:
+                    continue
+                if key == "delta":
+                    if value:
+                        state.delta(value)
+                elif key == "finish_reason":
+                    state.finish_reason = value
+                elif key == "logprobs":
+                    state.logprobs_delta(value)
+                elif key != "index":
+                    state.extra[key] = value
+
+    @property
+    def completion(self) -> ChatCompletion:
+        """The completion rebuilt so far, as a new :class:`ChatCompletion`.
+
+        Its ``to_dict()`` has the shape of OpenAI's non-streaming ``chat.completion``:
+        ``id``, ``object``, ``created``, ``model``, ``choices`` (ordered by index, each
+        with ``message``, ``finish_reason`` and ``logprobs``), ``usage``, then the other
+        envelope fields the server sent (``system_fingerprint``, ``service_tier``,
+        provider extras).
+        """
+        data: dict[str, Any] = {
+            "id": self._id,
+            "object": "chat.completion",
+            "created": self._created,
+            "model": self._model,
+            "choices": [self._choices[i].to_dict(i) for i in sorted(self._choices)],
+            "usage": self._usage,
+        }
+        data.update(self._extra)
+        return ChatCompletion(data)
+
+    @property
+    def finished(self) -> bool:
+        """Whether at least one choice arrived and every choice has a ``finish_reason``."""
+        return bool(self._choices) and all(
+            state.finish_reason is not None for state in self._choices.values()
+        )

@@ -1,0 +1,507 @@
+"""Layer 2 I/O: sync and async streams over HTTP responses or any source of bytes.
+
+This is the only module that reads bytes from the outside world. Every decision lives in
+the sans-IO core (:mod:`ssestream._decoder`, :mod:`ssestream._parser`); the twins here
+(``iter_events``/``aiter_events``, ``ChatStream``/``AsyncChatStream``,
+``connect_chat``/``aconnect_chat``) are loops that read bytes, hand them to the core and
+yield what it returns.
+
+A source is an ``httpx.Response`` or an ``httpx2.Response`` (recognised by duck typing,
+so neither library is imported here), or any iterable (sync twins) or async iterable
+(async twins, which also take a sync iterable) of ``bytes``. A response's status and
+``Content-Type`` are checked before its body is read, and its body is read with
+``iter_bytes()`` / ``aiter_bytes()``, so ``Content-Encoding`` such as gzip is undone.
+The response is closed when the stream ends, fails or is closed.
+
+Transport failures while the body is read (``httpx.TransportError`` and
+``httpx.DecodingError`` of either library, ``OSError``, anyio's broken-stream errors)
+become :class:`StreamInterruptedError` with the original as ``__cause__``.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Generator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from types import TracebackType
+from typing import Any
+
+from ._decoder import DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_LINE_BYTES, ServerSentEvent, SSEDecoder
+from ._exceptions import StreamInterruptedError
+from ._parser import (
+    END,
+    ERROR_BODY_BYTES,
+    NEED_DATA,
+    ChatStreamParser,
+    head_error,
+    needs_error_body,
+)
+from ._types import ChatCompletion, ChatCompletionChunk
+
+__all__ = [
+    "AsyncChatStream",
+    "ChatStream",
+    "aconnect_chat",
+    "aiter_events",
+    "connect_chat",
+    "iter_events",
+]
+
+_SSE_HEADERS = {"Accept": "text/event-stream", "Cache-Control": "no-store"}
+
+
+def _transport_errors() -> tuple[type[BaseException], ...]:
+    """The exception types that mean "the transport failed", from the libraries loaded."""
+    types: list[type[BaseException]] = [OSError]
+    for name in ("httpx", "httpx2"):
+        module = sys.modules.get(name)
+        if module is not None:
+            types += [module.TransportError, module.DecodingError]
+    anyio = sys.modules.get("anyio")
+    if anyio is not None:
+        types += [anyio.BrokenResourceError, anyio.EndOfStream]
+    return tuple(types)
+
+
+def _is_response(source: Any) -> bool:
+    return (
+        hasattr(source, "status_code")
+        and hasattr(source, "headers")
+        and hasattr(source, "iter_bytes")
+    )
+
+
+def _interrupted(exc: BaseException) -> StreamInterruptedError:
+    return StreamInterruptedError(f"the stream broke off: {type(exc).__name__}: {exc}")
+
+
+def _check_bytes(data: Any) -> bytes:
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError(f"a byte source must yield bytes, not {type(data).__name__}")
+    return bytes(data) if not isinstance(data, bytes) else data
+
+
+def _iter_body(source: Any) -> Generator[bytes, None, None]:
+    """Yield the non-empty reads of a response's body or a byte iterable.
+
+    Raises the head error of a refused response, and StreamInterruptedError for a
+    transport failure. Closes the response (or the iterator) when done or closed.
+    """
+    if _is_response(source):
+        try:
+            if needs_error_body(source.status_code, source.headers):
+                body = bytearray()
+                for data in source.iter_bytes():
+                    body += data
+                    if len(body) >= ERROR_BODY_BYTES:
+                        break
+                raise head_error(source.status_code, source.headers, bytes(body), response=source)
+            try:
+                for data in source.iter_bytes():
+                    if data:
+                        yield data
+            except _transport_errors() as exc:
+                raise _interrupted(exc) from exc
+        finally:
+            source.close()
+        return
+    try:
+        iterator = iter(source)
+    except TypeError:
+        kind = type(source).__name__
+        raise TypeError(
+            f"source must be an httpx/httpx2 Response or an iterable of bytes, not {kind}"
+        ) from None
+    try:
+        for data in iterator:
+            if data:
+                yield _check_bytes(data)
+    except _transport_errors() as exc:
+        raise _interrupted(exc) from exc
+    finally:
+        close = getattr(iterator, "close", None)
+        if close is not None:
+            close()
+
+
+async def _aiter_body(source: Any) -> AsyncGenerator[bytes, None]:
+    """The async twin of :func:`_iter_body`; also takes a sync iterable of bytes."""
+    if _is_response(source):
+        try:
+            if needs_error_body(source.status_code, source.headers):
+                body = bytearray()
+                async for data in source.aiter_bytes():
+                    body += data
+                    if len(body) >= ERROR_BODY_BYTES:
+                        break
+                raise head_error(source.status_code, source.headers, bytes(body), response=source)
+            try:
+                async for data in source.aiter_bytes():
+                    if data:
+                        yield data
+            except _transport_errors() as exc:
+                raise _interrupted(exc) from exc
+        finally:
+            await source.aclose()
+        return
+    if not isinstance(source, AsyncIterable):
+        for data in _iter_body(source):
+            yield data
+        return
+    iterator = aiter(source)
+    try:
+        async for data in iterator:
+            if data:
+                yield _check_bytes(data)
+    except _transport_errors() as exc:
+        raise _interrupted(exc) from exc
+    finally:
+        aclose = getattr(iterator, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+
+def iter_events(
+    source: Any,
+    *,
+    max_line_bytes: int | None = DEFAULT_MAX_LINE_BYTES,
+    max_event_bytes: int | None = DEFAULT_MAX_EVENT_BYTES,
+) -> Iterator[ServerSentEvent]:
+    """Yield the :class:`ServerSentEvent` s of a response or of an iterable of bytes.
+
+    Generic SSE: no knowledge of chat completions or ``[DONE]``. For a response, the
+    status must be < 400 and the ``Content-Type`` ``text/event-stream``, JSON or absent.
+
+    Raises:
+        APIStatusError: status >= 400 (OpenAI's error JSON parsed when present).
+        UnexpectedContentTypeError: a 2xx body of another type (e.g. an HTML page).
+        StreamInterruptedError: the transport failed mid-body.
+        LimitExceededError: a line or event passed the limits (see :class:`SSEDecoder`).
+        TypeError: ``source`` is neither a response nor an iterable of bytes.
+    """
+    decoder = SSEDecoder(max_line_bytes=max_line_bytes, max_event_bytes=max_event_bytes)
+    body = _iter_body(source)
+    try:
+        for data in body:
+            yield from decoder.feed(data)
+        yield from decoder.close()
+    finally:
+        body.close()
+
+
+async def aiter_events(
+    source: Any,
+    *,
+    max_line_bytes: int | None = DEFAULT_MAX_LINE_BYTES,
+    max_event_bytes: int | None = DEFAULT_MAX_EVENT_BYTES,
+) -> AsyncIterator[ServerSentEvent]:
+    """The async twin of :func:`iter_events` (an async response, an async or sync iterable)."""
+    decoder = SSEDecoder(max_line_bytes=max_line_bytes, max_event_bytes=max_event_bytes)
+    body = _aiter_body(source)
+    try:
+        async for data in body:
+            for event in decoder.feed(data):
+                yield event
+        for event in decoder.close():
+            yield event
+    finally:
+        await body.aclose()
+
+
+class _ChatStreamBase:
+    """What the twins share: the parser and the read-only results."""
+
+    def __init__(
+        self,
+        source: Any,
+        *,
+        max_line_bytes: int | None,
+        max_event_bytes: int | None,
+        keep_chunks: bool,
+    ) -> None:
+        self._parser = ChatStreamParser(
+            max_line_bytes=max_line_bytes, max_event_bytes=max_event_bytes, keep_chunks=keep_chunks
+        )
+        self.response: Any = source if _is_response(source) else None
+        self._parser.response = self.response
+        self._source = source
+
+    @property
+    def completion(self) -> ChatCompletion:
+        """The :class:`ChatCompletion` rebuilt from the chunks so far.
+
+        Valid during iteration, after it, and after an exception (which also carries it).
+        """
+        return self._parser.completion
+
+    @property
+    def done(self) -> bool:
+        """Whether ``data: [DONE]`` arrived."""
+        return self._parser.done
+
+    @property
+    def interrupted(self) -> bool:
+        """Whether the answer is incomplete (see :attr:`ChatStreamParser.interrupted`).
+
+        True after a transport error or any error raised while reading, or when the body
+        ended without ``[DONE]`` while no chunk arrived or some choice had no
+        ``finish_reason``. Several providers never send ``[DONE]``: a body that ends
+        with every choice finished is complete.
+        """
+        return self._parser.interrupted
+
+    @property
+    def streamed(self) -> bool | None:
+        """False when the server answered with one plain JSON ``chat.completion``
+        (it ignored ``stream: true``); True for an event stream; None before the body.
+        """
+        return self._parser.streamed
+
+    @property
+    def parser(self) -> ChatStreamParser:
+        """The sans-IO :class:`ChatStreamParser` (decoder state, event counts)."""
+        return self._parser
+
+    @property
+    def chunks(self) -> list[ChatCompletionChunk]:
+        """Every chunk so far when the stream was made with ``keep_chunks=True``, else []."""
+        return self._parser.accumulator.chunks
+
+
+class ChatStream(_ChatStreamBase):
+    """Iterate the :class:`ChatCompletionChunk` s of a streamed chat completion.
+
+    ``source`` is an ``httpx.Response`` / ``httpx2.Response`` (from ``client.stream(...)``
+    or :func:`connect_chat`) or any iterable of ``bytes``. Iteration stops at
+    ``data: [DONE]`` (anything after it is not read) or at the end of the body; the
+    result is in :attr:`completion`, with :attr:`done`, :attr:`interrupted` and
+    :attr:`streamed`. Use it as a context manager, or call :meth:`close`, to release the
+    connection when you stop early.
+
+    Args:
+        max_line_bytes, max_event_bytes: decoder limits in bytes (``None``: no limit).
+        keep_chunks: keep every chunk in :attr:`chunks` (off: memory stays proportional
+            to the output).
+
+    Raises (while iterating, each with ``completion``, ``response`` and ``event``):
+        APIStatusError: HTTP status >= 400.
+        UnexpectedContentTypeError: a 2xx body that is neither SSE nor JSON.
+        StreamAPIError: an error sent mid-stream (``{"error": ...}``, vLLM's
+            ``{"object": "error"}``, ``event: error``).
+        ChunkParseError: a data payload that is not a chunk (not JSON, not an object).
+        StreamInterruptedError: the transport failed mid-body (cause attached).
+        LimitExceededError: a line or event passed a limit.
+        RuntimeError: iterating again a stream that has ended (its result stays in
+            :attr:`completion`).
+    """
+
+    def __init__(
+        self,
+        source: Any,
+        *,
+        max_line_bytes: int | None = DEFAULT_MAX_LINE_BYTES,
+        max_event_bytes: int | None = DEFAULT_MAX_EVENT_BYTES,
+        keep_chunks: bool = False,
+    ) -> None:
+        super().__init__(
+            source,
+            max_line_bytes=max_line_bytes,
+            max_event_bytes=max_event_bytes,
+            keep_chunks=keep_chunks,
+        )
+        self._body: Generator[bytes, None, None] | None = None
+
+    def __iter__(self) -> ChatStream:
+        if self._parser.finished:
+            raise RuntimeError("this ChatStream has ended; its result is in .completion")
+        return self
+
+    def __next__(self) -> ChatCompletionChunk:
+        parser = self._parser
+        if self._body is None:
+            self._body = _iter_body(self._source)
+        try:
+            while True:
+                item = parser.next_chunk()
+                if item is NEED_DATA:
+                    data = next(self._body, None)
+                    if data is None:
+                        parser.receive_eof()
+                    else:
+                        parser.receive_data(data)
+                elif item is END:
+                    raise StopIteration
+                else:
+                    return item  # type: ignore[return-value]
+        except StreamInterruptedError as exc:
+            self.close()
+            raise parser.interrupted_error(exc.__cause__ or exc) from exc.__cause__
+        except BaseException:
+            self.close()
+            raise
+
+    def get_final_completion(self) -> ChatCompletion:
+        """Read the rest of the stream and return :attr:`completion` (errors as above)."""
+        for _ in self:
+            pass
+        return self.completion
+
+    def close(self) -> None:
+        """Stop reading and close the response. Safe to call more than once."""
+        if self._body is None:
+            self._body = _iter_body(())
+            if self.response is not None:
+                self.response.close()
+        self._body.close()
+
+    def __enter__(self) -> ChatStream:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class AsyncChatStream(_ChatStreamBase):
+    """The async twin of :class:`ChatStream` (anyio: runs on asyncio and trio).
+
+    ``source`` is an ``httpx.Response`` / ``httpx2.Response`` from an async client, an
+    async iterable of ``bytes``, or a sync iterable of ``bytes``. Use ``async for``,
+    ``async with``, :meth:`aclose` and :meth:`get_final_completion`; everything else
+    (arguments, results, errors) is as in :class:`ChatStream`.
+    """
+
+    def __init__(
+        self,
+        source: Any,
+        *,
+        max_line_bytes: int | None = DEFAULT_MAX_LINE_BYTES,
+        max_event_bytes: int | None = DEFAULT_MAX_EVENT_BYTES,
+        keep_chunks: bool = False,
+    ) -> None:
+        super().__init__(
+            source,
+            max_line_bytes=max_line_bytes,
+            max_event_bytes=max_event_bytes,
+            keep_chunks=keep_chunks,
+        )
+        self._body: AsyncGenerator[bytes, None] | None = None
+
+    def __aiter__(self) -> AsyncChatStream:
+        if self._parser.finished:
+            raise RuntimeError("this AsyncChatStream has ended; its result is in .completion")
+        return self
+
+    async def __anext__(self) -> ChatCompletionChunk:
+        parser = self._parser
+        if self._body is None:
+            self._body = _aiter_body(self._source)
+        try:
+            while True:
+                item = parser.next_chunk()
+                if item is NEED_DATA:
+                    data = await anext(self._body, None)
+                    if data is None:
+                        parser.receive_eof()
+                    else:
+                        parser.receive_data(data)
+                elif item is END:
+                    raise StopAsyncIteration
+                else:
+                    return item  # type: ignore[return-value]
+        except StreamInterruptedError as exc:
+            await self.aclose()
+            raise parser.interrupted_error(exc.__cause__ or exc) from exc.__cause__
+        except BaseException:
+            await self.aclose()
+            raise
+
+    async def get_final_completion(self) -> ChatCompletion:
+        """Read the rest of the stream and return :attr:`completion` (errors as above)."""
+        async for _ in self:
+            pass
+        return self.completion
+
+    async def aclose(self) -> None:
+        """Stop reading and close the response. Safe to call more than once."""
+        if self._body is None:
+            self._body = _aiter_body(())
+            if self.response is not None:
+                await self.response.aclose()
+        await self._body.aclose()
+
+    async def __aenter__(self) -> AsyncChatStream:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+
+@contextmanager
+def connect_chat(
+    client: Any,
+    method: str,
+    url: str,
+    *,
+    max_line_bytes: int | None = DEFAULT_MAX_LINE_BYTES,
+    max_event_bytes: int | None = DEFAULT_MAX_EVENT_BYTES,
+    keep_chunks: bool = False,
+    **kwargs: Any,
+) -> Iterator[ChatStream]:
+    """Send a streaming request with an ``httpx.Client`` or ``httpx2.Client``: a ChatStream.
+
+    ``kwargs`` go to ``client.stream(method, url, ...)`` (e.g. ``json=``, ``headers=``);
+    ``Accept: text/event-stream`` and ``Cache-Control: no-store`` are added unless given.
+    The request body is sent as you give it: include ``"stream": True``. The response
+    is closed when the ``with`` block ends. In the manner of httpx-sse's ``connect_sse``::
+
+        with connect_chat(client, "POST", "/chat/completions", json=body) as stream:
+            for chunk in stream: ...
+    """
+    headers = {**_SSE_HEADERS, **dict(kwargs.pop("headers", None) or {})}
+    with client.stream(method, url, headers=headers, **kwargs) as response:
+        stream = ChatStream(
+            response,
+            max_line_bytes=max_line_bytes,
+            max_event_bytes=max_event_bytes,
+            keep_chunks=keep_chunks,
+        )
+        try:
+            yield stream
+        finally:
+            stream.close()
+
+
+@asynccontextmanager
+async def aconnect_chat(
+    client: Any,
+    method: str,
+    url: str,
+    *,
+    max_line_bytes: int | None = DEFAULT_MAX_LINE_BYTES,
+    max_event_bytes: int | None = DEFAULT_MAX_EVENT_BYTES,
+    keep_chunks: bool = False,
+    **kwargs: Any,
+) -> AsyncIterator[AsyncChatStream]:
+    """The async twin of :func:`connect_chat`, for ``httpx``/``httpx2`` ``AsyncClient``."""
+    headers = {**_SSE_HEADERS, **dict(kwargs.pop("headers", None) or {})}
+    async with client.stream(method, url, headers=headers, **kwargs) as response:
+        stream = AsyncChatStream(
+            response,
+            max_line_bytes=max_line_bytes,
+            max_event_bytes=max_event_bytes,
+            keep_chunks=keep_chunks,
+        )
+        try:
+            yield stream
+        finally:
+            await stream.aclose()

@@ -1,0 +1,563 @@
+"""Layer 2 records: typed, lossless views of chat-completion payloads.
+
+Shapes follow the OpenAI API reference: "The chat completion chunk object" for
+:class:`ChatCompletionChunk` and its parts, "The chat completion object" for
+:class:`ChatCompletion` and its parts. Attribute names are the API's, as in the openai SDK
+(``chunk.choices[0].delta.content``).
+
+Strategy: each record is a read-only view over the decoded JSON ``dict`` it came from.
+Building one costs a single small allocation, whatever the payload holds, and nothing the
+server sent is lost: fields a provider adds (``x_groq``, ``citations``, ``obfuscation``,
+``content_filter_results``...) stay in the ``dict``, reachable through :meth:`get`,
+:attr:`extra` and :meth:`to_dict`. Attributes are looked up when read; a field the
+provider omitted reads as ``None`` (lists as ``[]`` where the API always sends one).
+Nothing is validated up front: that would cost every user the price of the strictest one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar, overload
+
+__all__ = [
+    "ChatCompletion",
+    "ChatCompletionChunk",
+    "ChatCompletionMessage",
+    "ChatCompletionMessageToolCall",
+    "Choice",
+    "ChoiceDelta",
+    "ChoiceDeltaFunctionCall",
+    "ChoiceDeltaToolCall",
+    "ChoiceDeltaToolCallFunction",
+    "ChoiceLogprobs",
+    "ChunkChoice",
+    "CompletionUsage",
+    "Function",
+    "FunctionCall",
+    "TokenLogprob",
+]
+
+T = TypeVar("T")
+R = TypeVar("R", bound="_Record")
+
+
+class _Record:
+    """Base of the views: holds the payload ``dict`` and compares by it."""
+
+    __slots__ = ("_data",)
+    _fields: frozenset[str] = frozenset()
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self._data = data
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the payload as received (the same ``dict``, not a copy: don't mutate it)."""
+        return self._data
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """Return the raw value of field ``key``, or ``default`` if the payload lacks it.
+
+        The way to reach provider-specific fields, e.g. ``chunk.get("x_groq")``.
+        """
+        return self._data.get(key, default)
+
+    @property
+    def extra(self) -> dict[str, Any]:
+        """The fields that are not part of the OpenAI shape of this record, as a new ``dict``."""
+        fields = self._fields
+        return {k: v for k, v in self._data.items() if k not in fields}
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is type(self):
+            return self._data == other._data
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._data!r})"
+
+
+class _Field(Generic[T]):
+    """Descriptor: the raw value of one payload field, ``None`` when absent."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, obj: None, owner: type) -> _Field[T]: ...
+    @overload
+    def __get__(self, obj: _Record, owner: type) -> T: ...
+    def __get__(self, obj: _Record | None, owner: type) -> Any:
+        if obj is None:
+            return self
+        return obj._data.get(self.name)
+
+
+class _Nested(Generic[R]):
+    """Descriptor: one payload field wrapped in a record type, ``None`` when absent/null."""
+
+    __slots__ = ("factory", "name")
+
+    def __init__(self, name: str, factory: Callable[[dict[str, Any]], R]) -> None:
+        self.name = name
+        self.factory = factory
+
+    @overload
+    def __get__(self, obj: None, owner: type) -> _Nested[R]: ...
+    @overload
+    def __get__(self, obj: _Record, owner: type) -> R | None: ...
+    def __get__(self, obj: _Record | None, owner: type) -> Any:
+        if obj is None:
+            return self
+        value = obj._data.get(self.name)
+        return self.factory(value) if isinstance(value, dict) else None
+
+
+class _NestedList(Generic[R]):
+    """Descriptor: a list field wrapped item by item; ``none_if_absent`` picks None or []."""
+
+    __slots__ = ("factory", "name", "none_if_absent")
+
+    def __init__(
+        self, name: str, factory: Callable[[dict[str, Any]], R], *, none_if_absent: bool
+    ) -> None:
+        self.name = name
+        self.factory = factory
+        self.none_if_absent = none_if_absent
+
+    @overload
+    def __get__(self, obj: None, owner: type) -> _NestedList[R]: ...
+    @overload
+    def __get__(self, obj: _Record, owner: type) -> list[R]: ...
+    def __get__(self, obj: _Record | None, owner: type) -> Any:
+        if obj is None:
+            return self
+        value = obj._data.get(self.name)
+        if not isinstance(value, list):
+            return None if self.none_if_absent else []
+        factory = self.factory
+        return [factory(item) for item in value if isinstance(item, dict)]
+
+
+def _text_of_parts(content: Any, kind: str) -> str | None:
+    """Join the text of Mistral-style typed content parts of one kind.
+
+    Mistral's magistral models stream ``delta.content`` as a list such as
+    ``[{"type": "thinking", "thinking": [{"type": "text", "text": ...}]}]`` or
+    ``[{"type": "text", "text": ...}]``. ``kind`` is ``"text"`` or ``"thinking"``.
+    Returns ``None`` when no part of that kind is present.
+    """
+    pieces: list[str] = []
+    found = False
+    for part in content:
+        if not isinstance(part, dict) or part.get("type") != kind:
+            continue
+        found = True
+        if kind == "text":
+            text = part.get("text")
+            if isinstance(text, str):
+                pieces.append(text)
+        else:
+            inner = part.get(kind)
+            if isinstance(inner, str):
+                pieces.append(inner)
+            elif isinstance(inner, list):
+                pieces.extend(
+                    p["text"]
+                    for p in inner
+                    if isinstance(p, dict) and isinstance(p.get("text"), str)
+                )
+    return "".join(pieces) if found else None
+
+
+# --------------------------------------------------------------------------- chunks
+
+
+class TokenLogprob(_Record):
+    """One token's log probability (API reference: ``logprobs.content[]``).
+
+    Attributes:
+        token (str): the token.
+        logprob (float): its natural-log probability.
+        bytes (list[int] | None): its UTF-8 bytes.
+        top_logprobs (list[dict]): the most likely alternatives, each a dict with
+            ``token``, ``logprob`` and ``bytes``.
+    """
+
+    __slots__ = ()
+    _fields = frozenset({"token", "logprob", "bytes", "top_logprobs"})
+    token: _Field[str] = _Field("token")
+    logprob: _Field[float] = _Field("logprob")
+    bytes: _Field[list[int] | None] = _Field("bytes")
+    top_logprobs: _Field[list[dict[str, Any]]] = _Field("top_logprobs")
+
+
+class ChoiceLogprobs(_Record):
+    """Log probabilities of a choice's tokens (API reference: ``choices[].logprobs``).
+
+    Attributes:
+        content: one :class:`TokenLogprob` per content token, or ``None``.
+        refusal: one :class:`TokenLogprob` per refusal token, or ``None``.
+    """
+
+    __slots__ = ()
+    _fields = frozenset({"content", "refusal"})
+    content = _NestedList("content", TokenLogprob, none_if_absent=True)
+    refusal = _NestedList("refusal", TokenLogprob, none_if_absent=True)
+
+
+class CompletionUsage(_Record):
+    """Token counts of a request (API reference: ``usage``).
+
+    Providers add their own fields (``prompt_cache_hit_tokens``, ``cost``, ``queue_time``
+    ...): they are kept, see :meth:`get` and :attr:`extra`.
+
+    Attributes:
+        prompt_tokens (int | None): tokens in the prompt.
+        completion_tokens (int | None): tokens generated.
+        total_tokens (int | None): as the provider counts it (xAI's excludes reasoning).
+        prompt_tokens_details (dict | None): e.g. ``{"cached_tokens": 0}``.
+        completion_tokens_details (dict | None): e.g. ``{"reasoning_tokens": 0}``.
+    """
+
+    __slots__ = ()
+    _fields = frozenset(
+        {
+            "prompt_tokens",
+            "completion_tokens",
+            "total_tokens",
+            "prompt_tokens_details",
+            "completion_tokens_details",
+        }
+    )
+    prompt_tokens: _Field[int | None] = _Field("prompt_tokens")
+    completion_tokens: _Field[int | None] = _Field("completion_tokens")
+    total_tokens: _Field[int | None] = _Field("total_tokens")
+    prompt_tokens_details: _Field[dict[str, Any] | None] = _Field("prompt_tokens_details")
+    completion_tokens_details: _Field[dict[str, Any] | None] = _Field("completion_tokens_details")
+
+
+class ChoiceDeltaToolCallFunction(_Record):
+    """The function part of a tool-call delta.
+
+    Attributes:
+        name (str | None): the function name; usually only in the call's first delta
+            (some providers repeat it, or send ``""``, in later ones).
+        arguments (str | None): the next fragment of the JSON arguments.
+    """
+
+    __slots__ = ()
+    _fields = frozenset({"name", "arguments"})
+    name: _Field[str | None] = _Field("name")
+    arguments: _Field[str | None] = _Field("arguments")
+
+
+class ChoiceDeltaToolCall(_Record):
+    """One entry of ``delta.tool_calls``: a fragment of a tool call.
+
+    Attributes:
+        index (int | None): which tool call of the choice this fragment belongs to.
+            ``None`` where the provider omits it (Mistral, Gemini).
+        id (str | None): the call id, normally only in the call's first fragment.
+        type (str | None): ``"function"``, normally only in the first fragment.
+        function: a :class:`ChoiceDeltaToolCallFunction`, or ``None``.
+    """
+
+    __slots__ = ()
+    _fields = frozenset({"index", "id", "type", "function"})
+    index: _Field[int | None] = _Field("index")
+    id: _Field[str | None] = _Field("id")
+    type: _Field[str | None] = _Field("type")
+    function = _Nested("function", ChoiceDeltaToolCallFunction)
+
+
+class ChoiceDeltaFunctionCall(_Record):
+    """The deprecated ``delta.function_call`` (before tool calls existed).
+
+    Attributes:
+        name (str | None): the function name.
+        arguments (str | None): the next fragment of the JSON arguments.
+    """
+
+    __slots__ = ()
+    _fields = frozenset({"name", "arguments"})
+    name: _Field[str | None] = _Field("name")
+    arguments: _Field[str | None] = _Field("arguments")
+
+
+class ChoiceDelta(_Record):
+    """What one chunk adds to one choice (API reference: ``choices[].delta``).
+
+    Attributes:
+        role (str | None): ``"assistant"``, normally in the first delta only.
+        tool_calls: the tool-call fragments (:class:`ChoiceDeltaToolCall`), or ``None``.
+        function_call: a :class:`ChoiceDeltaFunctionCall` (deprecated API), or ``None``.
+        refusal (str | None): the next fragment of a refusal.
+    """
+
+    __slots__ = ()
+    _fields = frozenset(
+        {
+            "role",
+            "content",
+            "refusal",
+            "tool_calls",
+            "function_call",
+            "reasoning_content",
+            "reasoning",
+        }
+    )
+    role: _Field[str | None] = _Field("role")
+    refusal: _Field[str | None] = _Field("refusal")
+    tool_calls = _NestedList("tool_calls", ChoiceDeltaToolCall, none_if_absent=True)
+    function_call = _Nested("function_call", ChoiceDeltaFunctionCall)
+
+    @property
+    def content(self) -> str | None:
+        """The next fragment of the answer's text, or ``None``.
+
+        Where the provider sends a list of typed parts (Mistral's magistral models), the
+        text of the ``"text"`` parts; their ``"thinking"`` parts are in
+        :attr:`reasoning_content`. The raw value stays in :meth:`to_dict`.
+        """
+        content = self._data.get("content")
+        if content is None or isinstance(content, str):
+            return content
+        if isinstance(content, list):
+            return _text_of_parts(content, "text")
+        return None
+
+    @property
+    def reasoning_content(self) -> str | None:
+        """The next fragment of the model's reasoning, or ``None``.
+
+        Read from whichever field the provider uses: ``reasoning_content`` (DeepSeek,
+        xAI, llama.cpp, Avian), ``reasoning`` (OpenRouter, Groq, Cerebras, newer vLLM), or
+        the ``"thinking"`` parts of a list ``content`` (Mistral). ``reasoning_details``
+        (OpenRouter) repeats the same text in structured form and is not read here.
+        """
+        data = self._data
+        value = data.get("reasoning_content")
+        if value is None:
+            value = data.get("reasoning")
+        if value is None:
+            content = data.get("content")
+            if isinstance(content, list):
+                return _text_of_parts(content, "thinking")
+        return value if isinstance(value, str) else None
+
+
+class ChunkChoice(_Record):
+    """One choice of a chunk (API reference: ``chat.completion.chunk`` ``choices[]``).
+
+    Attributes:
+        index (int): which choice (``n`` > 1 streams interleave several).
+        delta: the :class:`ChoiceDelta` (an empty one if the provider omitted it).
+        finish_reason (str | None): ``"stop"``, ``"length"``, ``"tool_calls"``,
+            ``"content_filter"``, ``"function_call"``, or a provider's own value; set
+            on the choice's last chunk only.
+        logprobs: a :class:`ChoiceLogprobs`, or ``None``.
+    """
+
+    __slots__ = ()
+    _fields = frozenset({"index", "delta", "finish_reason", "logprobs"})
+    index: _Field[int] = _Field("index")
+    finish_reason: _Field[str | None] = _Field("finish_reason")
+    logprobs = _Nested("logprobs", ChoiceLogprobs)
+
+    @property
+    def delta(self) -> ChoiceDelta:
+        delta = self._data.get("delta")
+        return ChoiceDelta(delta if isinstance(delta, dict) else {})
+
+
+class ChatCompletionChunk(_Record):
+    """One ``chat.completion.chunk`` of a streamed response (OpenAI API reference).
+
+    Attributes:
+        id (str): the completion's id; the same on every chunk (Avian changes it after
+            the first; Azure's first chunk has ``""``).
+        object (str): ``"chat.completion.chunk"`` (some providers omit or vary it).
+        created (int): Unix time in seconds.
+        model (str): the model that answered.
+        system_fingerprint (str | None): the backend configuration.
+        service_tier (str | None): the tier that served the request.
+        choices: the :class:`ChunkChoice` list (``[]`` on usage-only chunks and on
+            Azure's prompt-filter first chunk).
+        usage: a :class:`CompletionUsage` (with ``stream_options.include_usage``, on
+            the last chunk; some providers send it on every chunk), or ``None``.
+    """
+
+    __slots__ = ()
+    _fields = frozenset(
+        {
+            "id",
+            "object",
+            "created",
+            "model",
+            "system_fingerprint",
+            "service_tier",
+            "choices",
+            "usage",
+        }
+    )
+    id: _Field[str] = _Field("id")
+    object: _Field[str] = _Field("object")
+    created: _Field[int] = _Field("created")
+    model: _Field[str] = _Field("model")
+    system_fingerprint: _Field[str | None] = _Field("system_fingerprint")
+    service_tier: _Field[str | None] = _Field("service_tier")
+    choices = _NestedList("choices", ChunkChoice, none_if_absent=False)
+    usage = _Nested("usage", CompletionUsage)
+
+
+# --------------------------------------------------------------------------- completion
+
+
+class Function(_Record):
+    """The function a tool call invokes.
+
+    Attributes:
+        name (str | None): the function name.
+        arguments (str): its arguments as JSON text, as the model wrote it (not
+            validated: a cut stream leaves it incomplete).
+    """
+
+    __slots__ = ()
+    _fields = frozenset({"name", "arguments"})
+    name: _Field[str | None] = _Field("name")
+    arguments: _Field[str] = _Field("arguments")
+
+
+class FunctionCall(Function):
+    """The deprecated ``message.function_call``: same fields as :class:`Function`."""
+
+    __slots__ = ()
+
+
+class ChatCompletionMessageToolCall(_Record):
+    """One complete tool call of a message.
+
+    Attributes:
+        id (str | None): the call id to answer with a ``tool`` message.
+        type (str): ``"function"``.
+        function: the :class:`Function`.
+    """
+
+    __slots__ = ()
+    _fields = frozenset({"id", "type", "function"})
+    id: _Field[str | None] = _Field("id")
+    type: _Field[str] = _Field("type")
+
+    @property
+    def function(self) -> Function:
+        function = self._data.get("function")
+        return Function(function if isinstance(function, dict) else {})
+
+
+class ChatCompletionMessage(_Record):
+    """The assistant message of a choice (API reference: ``choices[].message``).
+
+    Attributes:
+        role (str): ``"assistant"``.
+        content (str | None): the answer's text; ``None`` if none was sent, ``""`` if
+            only empty fragments were.
+        refusal (str | None): the refusal's text, likewise.
+        tool_calls: the :class:`ChatCompletionMessageToolCall` list, or ``None``.
+        function_call: the deprecated :class:`FunctionCall`, or ``None``.
+    """
+
+    __slots__ = ()
+    _fields = frozenset(
+        {
+            "role",
+            "content",
+            "refusal",
+            "tool_calls",
+            "function_call",
+            "reasoning_content",
+            "reasoning",
+        }
+    )
+    role: _Field[str] = _Field("role")
+    content: _Field[str | None] = _Field("content")
+    refusal: _Field[str | None] = _Field("refusal")
+    tool_calls = _NestedList("tool_calls", ChatCompletionMessageToolCall, none_if_absent=True)
+    function_call = _Nested("function_call", FunctionCall)
+
+    @property
+    def reasoning_content(self) -> str | None:
+        """The model's reasoning text, or ``None``.
+
+        Rebuilt from whichever delta field carried it (see
+        :attr:`ChoiceDelta.reasoning_content`); :meth:`to_dict` keeps that field's name.
+        """
+        data = self._data
+        value = data.get("reasoning_content")
+        if value is None:
+            value = data.get("reasoning")
+        return value if isinstance(value, str) else None
+
+
+class Choice(_Record):
+    """One choice of a rebuilt completion (API reference: ``chat.completion`` ``choices[]``).
+
+    Attributes:
+        index (int): which choice.
+        message: the :class:`ChatCompletionMessage`.
+        finish_reason (str | None): why generation stopped; ``None`` if the stream ended
+            before the choice finished.
+        logprobs: a :class:`ChoiceLogprobs`, or ``None``.
+    """
+
+    __slots__ = ()
+    _fields = frozenset({"index", "message", "finish_reason", "logprobs"})
+    index: _Field[int] = _Field("index")
+    finish_reason: _Field[str | None] = _Field("finish_reason")
+    logprobs = _Nested("logprobs", ChoiceLogprobs)
+
+    @property
+    def message(self) -> ChatCompletionMessage:
+        message = self._data.get("message")
+        return ChatCompletionMessage(message if isinstance(message, dict) else {})
+
+
+class ChatCompletion(_Record):
+    """A complete ``chat.completion`` (OpenAI API reference), e.g. rebuilt from chunks.
+
+    :meth:`to_dict` gives the shape of OpenAI's non-streaming response.
+
+    Attributes:
+        id (str | None): the completion's id.
+        object (str): ``"chat.completion"``.
+        created (int | None): Unix time in seconds.
+        model (str | None): the model that answered.
+        system_fingerprint (str | None), service_tier (str | None): as sent.
+        choices: the :class:`Choice` list, ordered by index.
+        usage: the :class:`CompletionUsage`, or ``None`` if the server sent none.
+    """
+
+    __slots__ = ()
+    _fields = frozenset(
+        {
+            "id",
+            "object",
+            "created",
+            "model",
+            "system_fingerprint",
+            "service_tier",
+            "choices",
+            "usage",
+        }
+    )
+    id: _Field[str | None] = _Field("id")
+    object: _Field[str] = _Field("object")
+    created: _Field[int | None] = _Field("created")
+    model: _Field[str | None] = _Field("model")
+    system_fingerprint: _Field[str | None] = _Field("system_fingerprint")
+    service_tier: _Field[str | None] = _Field("service_tier")
+    choices = _NestedList("choices", Choice, none_if_absent=False)
+    usage = _Nested("usage", CompletionUsage)

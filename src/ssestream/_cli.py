@@ -1,0 +1,218 @@
+"""The ``ssestream`` command line: ``demo`` and ``replay`` (argparse, standard library only).
+
+``demo`` replays a bundled real recording and ``replay FILE`` any recorded body (a
+``.sse`` file such as one saved with ``curl -N``) through the real stack: the bytes go
+through :class:`ChatStream` in small reads, the text is printed as it streams (reasoning
+set apart from the answer), then the rebuilt completion is summarised.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from importlib import resources
+from typing import TextIO
+
+from .__about__ import __version__
+from ._exceptions import SSEStreamError
+from ._streams import ChatStream
+from ._types import ChatCompletion
+
+__all__ = ["main"]
+
+DEMO_RECORDINGS = {
+    "tool": "zai-glm-4.7-flash-tool-turn1.sse",
+    "reasoning": "deepseek-reasoner-reasoning.sse",
+    "parallel-tools": "openai-gpt-5-multi-tool-turn1.sse",
+    "error": "openai-gpt-4.1-midstream-error.sse",
+}
+
+
+def _pieces(body: bytes, size: int) -> Iterator[bytes]:
+    for start in range(0, len(body), size):
+        yield body[start : start + size]
+
+
+class _Printer:
+    """Prints choice 0's text as it streams, with a header at each change of section."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.section = ""
+        self.color = out.isatty()
+
+    def _enter(self, section: str) -> None:
+        if section != self.section:
+            if self.section:
+                self.out.write("\n")
+            self.out.write(f"--- {section} ---\n")
+            self.section = section
+
+    def write(self, section: str, text: str) -> None:
+        self._enter(section)
+        if self.color and section == "reasoning":
+            text = f"\x1b[2m{text}\x1b[0m"
+        self.out.write(text)
+        self.out.flush()
+
+    def end(self) -> None:
+        if self.section:
+            self.out.write("\n")
+
+
+def _summary(stream: ChatStream, completion: ChatCompletion, chunks: int, out: TextIO) -> None:
+    out.write("--- result ---\n")
+    out.write(f"id: {completion.id}  model: {completion.model}  chunks: {chunks}\n")
+    for choice in completion.choices:
+        message = choice.message
+        prefix = f"choice {choice.index}: " if len(completion.choices) > 1 else ""
+        if len(completion.choices) > 1 and message.content:
+            out.write(f"{prefix}content: {message.content!r}\n")
+        if message.refusal:
+            out.write(f"{prefix}refusal: {message.refusal}\n")
+        for number, call in enumerate(message.tool_calls or []):
+            function = call.function
+            out.write(f"{prefix}tool call {number}: {function.name}({function.arguments}) id={call.id}\n")
+        out.write(f"{prefix}finish_reason: {choice.finish_reason}\n")
+    usage = completion.usage
+    if usage is not None:
+        out.write(
+            f"usage: prompt {usage.prompt_tokens}, completion {usage.completion_tokens}, "
+            f"total {usage.total_tokens}\n"
+        )
+    else:
+        out.write("usage: none sent\n")
+    out.write(
+        f"done ([DONE] received): {'yes' if stream.done else 'no'}  "
+        f"interrupted: {'yes' if stream.interrupted else 'no'}\n"
+    )
+
+
+def _replay(body: bytes, *, label: str, delay: float, read_size: int, as_json: bool) -> int:
+    out = sys.stdout
+    stream = ChatStream(_pieces(body, read_size))
+    printer = _Printer(out)
+    chunks = 0
+    error: SSEStreamError | None = None
+    if not as_json:
+        out.write(f"{label}\n\n")
+    try:
+        for chunk in stream:
+            chunks += 1
+            if not as_json:
+                for choice in chunk.choices:
+                    if choice.index not in (0, None):
+                        continue
+                    delta = choice.delta
+                    reasoning = delta.reasoning_content
+                    if reasoning:
+                        printer.write("reasoning", reasoning)
+                    if delta.content:
+                        printer.write("answer", delta.content)
+                    if delta.refusal:
+                        printer.write("refusal", delta.refusal)
+            if delay:
+                time.sleep(delay)
+    except SSEStreamError as exc:
+        error = exc
+    completion = stream.completion
+    if as_json:
+        json.dump(completion.to_dict(), out, indent=2, ensure_ascii=False)
+        out.write("\n")
+    else:
+        printer.end()
+        _summary(stream, completion, chunks, out)
+    if error is not None:
+        sys.stderr.write(f"error: {type(error).__name__}: {error.message}\n")
+        return 1
+    return 1 if stream.interrupted else 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    name = DEMO_RECORDINGS[args.recording]
+    body = resources.files("ssestream").joinpath("_data", name).read_bytes()
+    label = f"ssestream demo: replaying the bundled real recording {name} ({len(body)} bytes)"
+    return _replay(body, label=label, delay=args.delay, read_size=args.read_size, as_json=args.json)
+
+
+def _replay_file(args: argparse.Namespace) -> int:
+    try:
+        with open(args.file, "rb") as file:
+            body = file.read()
+    except OSError as exc:
+        sys.stderr.write(f"error: cannot read {args.file}: {exc.strerror}\n")
+        return 2
+    label = f"ssestream replay: {args.file} ({len(body)} bytes)"
+    return _replay(body, label=label, delay=args.delay, read_size=args.read_size, as_json=args.json)
+
+
+def _add_replay_options(parser: argparse.ArgumentParser, *, delay: float) -> None:
+    parser.add_argument(
+        "--delay",
+        type=float,
+        default=delay,
+        metavar="SECONDS",
+        help=f"pause after each chunk, in seconds (default {delay}; 0 for none)",
+    )
+    parser.add_argument(
+        "--read-size",
+        type=int,
+        default=64,
+        metavar="BYTES",
+        help="feed the body to the decoder in reads of this many bytes (default 64)",
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="print only the rebuilt completion, as JSON"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``ssestream`` command."""
+    parser = argparse.ArgumentParser(
+        prog="ssestream",
+        description="Read the SSE streams of OpenAI-compatible chat-completion APIs.",
+    )
+    parser.add_argument("--version", action="version", version=f"ssestream {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = commands.add_parser(
+        "demo",
+        help="replay a bundled real recording, printing the text as it streams",
+        description="Replay a bundled real provider recording through ChatStream.",
+    )
+    demo.add_argument(
+        "--recording",
+        choices=sorted(DEMO_RECORDINGS),
+        default="tool",
+        help="which bundled recording (default: tool)",
+    )
+    _add_replay_options(demo, delay=0.03)
+    demo.set_defaults(handler=_demo)
+
+    replay = commands.add_parser(
+        "replay",
+        help="replay a recorded .sse body (e.g. saved with curl -N)",
+        description="Decode a recorded response body and print the rebuilt completion.",
+    )
+    replay.add_argument("file", help="path of the recorded body")
+    _add_replay_options(replay, delay=0.0)
+    replay.set_defaults(handler=_replay_file)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status.
+
+    Exit status: 0 when the stream was complete, 1 when it was interrupted or carried
+    an error, 2 for usage errors and unreadable files.
+    """
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except BrokenPipeError:  # e.g. piped into `head`
+        return 0
+    except KeyboardInterrupt:
+        return 130

@@ -153,9 +153,8 @@ def recordings() -> list[bytes]:
             for competitor in COMPETITORS.values():
                 competitor([body])
         except Exception as exc:
-            print(
-                f"  (real recordings: {path.name} left out: {type(exc).__name__} in {competitor.__name__})"
-            )
+            failed = f"{type(exc).__name__} in {competitor.__name__}"
+            print(f"  (real recordings: {path.name} left out: {failed})")
             continue
         bodies.append(body)
     return bodies
@@ -198,11 +197,8 @@ def httpx_sse_json(pieces: list[bytes]) -> Any:
     from httpx_sse import EventSource
 
     loads = json.loads
-    out = []
-    for event in EventSource(httpx_response(pieces)).iter_sse():
-        if event.data != "[DONE]":
-            out.append(loads(event.data))
-    return out
+    events = EventSource(httpx_response(pieces)).iter_sse()
+    return [loads(event.data) for event in events if event.data != "[DONE]"]
 
 
 def openai_decoder(pieces: list[bytes]) -> Any:
@@ -302,10 +298,7 @@ def versions() -> dict[str, str]:
 
     out = {"python": platform.python_version(), "machine": platform.machine()}
     for dist in ("ssestream", "openai", "httpx", "httpx2", "httpx-sse"):
-        try:
-            out[dist] = version(dist)
-        except Exception:
-            out[dist] = "?"
+        out[dist] = version(dist)
     return out
 
 

@@ -123,6 +123,7 @@ class SSEDecoder:
 
     __slots__ = (
         "_bom_done",
+        "_prelude",
         "_data",
         "_event_size",
         "_event_type",
@@ -153,6 +154,11 @@ class SSEDecoder:
         self._reset_stream()
 
     def _reset_stream(self) -> None:
+        # _prelude is True while a read needs a look at its first bytes before the
+        # line scan: at stream start (BOM) and after a read that ended with CR (an LF
+        # opening the next read belongs to that CR). Testing one flag keeps the
+        # common path short.
+        self._prelude = True
         self._bom_done = False
         self._skip_lf = False
         self._tail = bytearray()
@@ -161,6 +167,25 @@ class SSEDecoder:
         self._event_type = ""
         self._event_size = 0
         self._retry_block: int | None = None
+
+    def _run_prelude(self, data: bytes) -> bytes:
+        if not self._bom_done:
+            data = bytes(self._tail) + data
+            self._tail = bytearray()
+            if len(data) < 3 and _BOM.startswith(data):
+                self._tail += data  # might still become a BOM: wait for more
+                return b""
+            self._bom_done = True
+            if data.startswith(_BOM):
+                data = data[3:]
+                self._fed += 3
+        elif self._skip_lf:
+            self._skip_lf = False
+            if data[0] == _LF:
+                data = data[1:]
+                self._fed += 1
+        self._prelude = False
+        return data
 
     def feed(self, data: bytes) -> list[ServerSentEvent]:
         """Decode one read of the stream and return the events it completed, in order.
@@ -173,49 +198,45 @@ class SSEDecoder:
                 ``max_event_bytes``. The decoder's state is then undefined: do not
                 feed it again.
         """
-        if not data:
-            return []
-        if not self._bom_done:
-            data = bytes(self._tail) + data
-            self._tail = bytearray()
-            if len(data) < 3 and _BOM.startswith(data):
-                self._tail += data  # might still become a BOM: wait for more
+        if self._prelude:
+            if not data:
                 return []
-            self._bom_done = True
-            if data.startswith(_BOM):
-                data = data[3:]
-                self._fed += 3
-        elif self._skip_lf:
-            self._skip_lf = False
-            if data[0] == _LF:
-                data = data[1:]
-                self._fed += 1
+            data = self._run_prelude(data)
         start = self._fed
-        self._fed += len(data)
+        self._fed = start + len(data)
 
-        cut = max(data.rfind(b"\n"), data.rfind(b"\r"))
+        # The last line end of the read: the last LF, unless a CR follows it. Only the
+        # bytes after that LF are searched for CR.
+        cut = data.rfind(b"\n")
+        cr = data.rfind(b"\r", cut + 1)
+        if cr >= 0:
+            cut = cr
+        tail = self._tail
         if cut < 0:
-            self._tail += data
-            if len(self._tail) > self._max_line:
+            tail += data
+            if len(tail) > self._max_line:
                 raise LimitExceededError(
-                    "max_line_bytes", self._max_line, len(self._tail), self._fed - len(self._tail)
+                    "max_line_bytes", self._max_line, len(tail), self._fed - len(tail)
                 )
             return []
 
-        if self._tail:
-            block = bytes(self._tail) + data[: cut + 1]
-            start -= len(self._tail)
-            self._tail = bytearray()
+        if tail:
+            start -= len(tail)
+            tail += data[: cut + 1]
+            block: bytes | bytearray = tail
         else:
-            block = data[: cut + 1]
+            block = data if cut + 1 == len(data) else data[: cut + 1]
         if cut + 1 < len(data):
-            self._tail += data[cut + 1 :]
-            if len(self._tail) > self._max_line:
+            self._tail = rest = bytearray(data[cut + 1 :])
+            if len(rest) > self._max_line:
                 raise LimitExceededError(
-                    "max_line_bytes", self._max_line, len(self._tail), self._fed - len(self._tail)
+                    "max_line_bytes", self._max_line, len(rest), self._fed - len(rest)
                 )
-        elif data[cut] == _CR:
-            self._skip_lf = True
+        else:
+            if tail:
+                self._tail = bytearray()
+            if data[cut] == _CR:
+                self._skip_lf = self._prelude = True
 
         text = block.decode("utf-8", "replace")
         if "\r" in text:
@@ -227,13 +248,15 @@ class SSEDecoder:
         return self._process(lines, start)
 
     def _check_line_lengths(self, lines: list[str], start: int) -> None:
-        # Only reached when a block is longer than the line limit, so the common
-        # path pays nothing. Lengths are in characters here: a line of more
-        # characters than the limit is certainly longer in bytes.
+        # Only reached when a block is longer than the line limit, so the common path
+        # pays nothing. A line of n characters takes at most 4n bytes in UTF-8, so only
+        # lines of more than limit/4 characters are measured.
+        limit = self._max_line
         for line in lines:
-            if len(line) > self._max_line:
+            if len(line) * 4 > limit:
                 size = len(line.encode("utf-8", "surrogatepass"))
-                raise LimitExceededError("max_line_bytes", self._max_line, size, start)
+                if size > limit:
+                    raise LimitExceededError("max_line_bytes", limit, size, start)
 
     def _process(self, lines: list[str], start: int) -> list[ServerSentEvent]:
         events: list[ServerSentEvent] = []
@@ -301,7 +324,11 @@ class SSEDecoder:
         discarded at end of input, so this always returns an empty list; call it anyway,
         so that code does not depend on that. The decoder is then ready for a new
         connection's bytes (a leading BOM is stripped again) and keeps
-        ``last_event_id`` and ``retry``, which a reconnection needs.
+        ``last_event_id`` and ``retry``, which a reconnection needs; an ``id:`` of the
+        discarded block, never confirmed by a blank line, is forgotten. (Browsers keep
+        the last event ID across reconnections: web-platform-tests
+        ``eventsource/format-field-id``.)
         """
         self._reset_stream()
+        self._id_buffer = self.last_event_id
         return []

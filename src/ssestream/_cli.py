@@ -75,7 +75,9 @@ def _summary(stream: ChatStream, completion: ChatCompletion, chunks: int, out: T
             out.write(f"{prefix}refusal: {message.refusal}\n")
         for number, call in enumerate(message.tool_calls or []):
             function = call.function
-            out.write(f"{prefix}tool call {number}: {function.name}({function.arguments}) id={call.id}\n")
+            out.write(
+                f"{prefix}tool call {number}: {function.name}({function.arguments}) id={call.id}\n"
+            )
         out.write(f"{prefix}finish_reason: {choice.finish_reason}\n")
     usage = completion.usage
     if usage is not None:
@@ -133,7 +135,7 @@ def _replay(body: bytes, *, label: str, delay: float, read_size: int, as_json: b
 
 def _demo(args: argparse.Namespace) -> int:
     name = DEMO_RECORDINGS[args.recording]
-    body = resources.files("ssestream").joinpath("_data", name).read_bytes()
+    body = resources.files("ssestream").joinpath("_data").joinpath(name).read_bytes()
     label = f"ssestream demo: replaying the bundled real recording {name} ({len(body)} bytes)"
     return _replay(body, label=label, delay=args.delay, read_size=args.read_size, as_json=args.json)
 

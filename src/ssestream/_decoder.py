@@ -123,7 +123,6 @@ class SSEDecoder:
 
     __slots__ = (
         "_bom_done",
-        "_prelude",
         "_data",
         "_event_size",
         "_event_type",
@@ -131,6 +130,7 @@ class SSEDecoder:
         "_id_buffer",
         "_max_event",
         "_max_line",
+        "_prelude",
         "_retry_block",
         "_skip_lf",
         "_tail",

@@ -48,6 +48,8 @@ __all__ = [
 
 _E = TypeVar("_E", bound=SSEStreamError)
 
+_loads = json.loads
+
 ERROR_BODY_BYTES = 64 * 1024
 """How much of an error response's body is read to explain it: 64 KiB."""
 
@@ -188,7 +190,9 @@ class ChatStreamParser:
         keep_chunks: bool = False,
     ) -> None:
         self.decoder = SSEDecoder(max_line_bytes=max_line_bytes, max_event_bytes=max_event_bytes)
+        self._feed = self.decoder.feed
         self.accumulator = ChatCompletionAccumulator(keep_chunks=keep_chunks)
+        self._add = self.accumulator.add
         self._max_body = max_event_bytes if max_event_bytes is not None else 1 << 62
         self._events: deque[ServerSentEvent] = deque()
         self._mode = _SNIFF
@@ -220,8 +224,11 @@ class ChatStreamParser:
         self._broken = True
         return head_error(status_code, headers, body, response=self.response)
 
-    def receive_data(self, data: bytes) -> None:
+    def receive_data(self, data: bytes) -> bool:
         """Take the next bytes of the body (any size; empty bytes are ignored).
+
+        Returns whether :meth:`next_chunk` now has something other than
+        :data:`NEED_DATA` to give, so a reading loop can skip asking.
 
         Raises:
             LimitExceededError: a line, an event or a JSON body passed its limit
@@ -229,15 +236,18 @@ class ChatStreamParser:
         """
         if self._mode == _SSE:
             try:
-                self._events.extend(self.decoder.feed(data))
+                events = self._feed(data)
             except LimitExceededError as exc:
                 raise self._fail(exc) from None
-            return
+            if events:
+                self._events.extend(events)
+                return True
+            return False
         if self._mode == _SNIFF:
             stripped = data.lstrip(b" \t\r\n\xef\xbb\xbf")
             if not stripped:
                 self._body += data
-                return
+                return False
             if stripped[:1] == b"{":
                 self._mode = _JSON
             else:
@@ -245,12 +255,12 @@ class ChatStreamParser:
                 self.streamed = True
                 data = bytes(self._body) + data
                 self._body = bytearray()
-                self.receive_data(data)
-                return
+                return self.receive_data(data)
         self._body += data
         if len(self._body) > self._max_body:
             error = LimitExceededError("max_event_bytes", self._max_body, len(self._body), 0)
             raise self._fail(error)
+        return False
 
     def receive_eof(self) -> None:
         """Signal the end of the body (the connection closed cleanly)."""
@@ -305,7 +315,7 @@ class ChatStreamParser:
                     self.ignored_events += 1
                     continue
             try:
-                payload = json.loads(data)
+                payload = _loads(data)
             except ValueError as exc:
                 error = ChunkParseError(
                     f"event {self.events - 1} is not JSON ({exc}): {data[:200]!r}",
@@ -313,9 +323,7 @@ class ChatStreamParser:
                     event=event,
                 )
                 raise self._fail(error) from exc
-            chunk = self._chunk(payload, event)
-            if chunk is not None:
-                return chunk
+            return self._chunk(payload, event)
         if not self._eof:
             return NEED_DATA
         if self._mode != _SSE:
@@ -324,7 +332,16 @@ class ChatStreamParser:
         self._finished = True
         return END
 
-    def _chunk(self, payload: Any, event: ServerSentEvent | None) -> ChatCompletionChunk | None:
+    def _chunk(self, payload: Any, event: ServerSentEvent | None) -> ChatCompletionChunk:
+        """Check one decoded payload, add it to the accumulator and wrap it."""
+        if type(payload) is dict and not payload.get("error") and payload.get("object") != "error":
+            try:
+                self._add(payload)
+            except ChunkParseError as exc:
+                exc.event = event
+                exc.position = self.events - 1
+                raise self._fail(exc) from exc.__cause__
+            return ChatCompletionChunk(payload)
         position = self.events - 1
         if type(payload) is not dict:
             shown = event[1][:200] if event else repr(payload)[:200]
@@ -334,15 +351,7 @@ class ChatStreamParser:
                 event=event,
             )
             raise self._fail(error)
-        if payload.get("error") or payload.get("object") == "error":
-            raise self._fail(self._stream_error(event, payload))
-        try:
-            self.accumulator.add(payload)
-        except ChunkParseError as exc:
-            exc.event = event
-            exc.position = position
-            raise self._fail(exc) from exc.__cause__
-        return ChatCompletionChunk(payload)
+        raise self._fail(self._stream_error(event, payload))
 
     def _stream_error(self, event: ServerSentEvent | None, body: Any) -> StreamAPIError:
         payload = body
@@ -390,8 +399,7 @@ class ChatStreamParser:
             payload["choices"] = choices
             if payload.get("object") == "chat.completion":
                 payload["object"] = "chat.completion.chunk"
-        chunk = self._chunk(payload, None)
-        return chunk if chunk is not None else END
+        return self._chunk(payload, None)
 
     # -- results
 

@@ -324,11 +324,13 @@ class ChatStream(_ChatStreamBase):
             while True:
                 item = parser.next_chunk()
                 if item is NEED_DATA:
-                    data = next(self._body, None)
-                    if data is None:
-                        parser.receive_eof()
+                    # Read until the parser has something: one call per read instead
+                    # of a next_chunk() round trip, which shows at small reads.
+                    for data in self._body:
+                        if parser.receive_data(data):
+                            break
                     else:
-                        parser.receive_data(data)
+                        parser.receive_eof()
                 elif item is END:
                     raise StopIteration
                 else:
@@ -404,11 +406,11 @@ class AsyncChatStream(_ChatStreamBase):
             while True:
                 item = parser.next_chunk()
                 if item is NEED_DATA:
-                    data = await anext(self._body, None)
-                    if data is None:
-                        parser.receive_eof()
+                    async for data in self._body:
+                        if parser.receive_data(data):
+                            break
                     else:
-                        parser.receive_data(data)
+                        parser.receive_eof()
                 elif item is END:
                     raise StopAsyncIteration
                 else:

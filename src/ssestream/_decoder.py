@@ -17,13 +17,17 @@ Strategy and invariants:
   bytes. CR and LF are ASCII and never occur inside a multi-byte sequence, so this equals
   decoding the stream as a whole, as the spec asks.
 * One leading BOM (EF BB BF) is stripped, even when it arrives split over several reads.
-* Memory is bounded: ``max_line_bytes`` caps an unterminated line and ``max_event_bytes``
-  the data of one event; past them :class:`LimitExceededError` is raised.
+* Memory is bounded: ``max_line_bytes`` caps a line (an unterminated one as it grows)
+  and ``max_event_bytes`` the data of one event; past them :class:`LimitExceededError`
+  is raised. Limits are checked line by line in stream order, so the error, like the
+  events, does not depend on how the stream was split; the common path pays for them
+  with a length comparison per block.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from ._exceptions import LimitExceededError
@@ -98,6 +102,28 @@ class ServerSentEvent(tuple):  # type: ignore[type-arg]
 
 _new_event = tuple.__new__
 
+_LINE_END = re.compile(rb"\r\n|\r|\n")
+
+
+def _line_sizes(block: bytes | bytearray) -> list[int]:
+    """The length in bytes of each line of a block (which ends with a line end)."""
+    sizes = []
+    position = 0
+    for match in _LINE_END.finditer(block):
+        sizes.append(match.start() - position)
+        position = match.end()
+    return sizes
+
+
+def _line_offset(block: bytes | bytearray, number: int) -> int:
+    """The offset in ``block`` of the start of line ``number`` (0-based)."""
+    if number == 0:
+        return 0
+    for count, match in enumerate(_LINE_END.finditer(block), 1):
+        if count == number:
+            return match.end()
+    raise AssertionError("line number past the end of the block")  # pragma: no cover
+
 
 class SSEDecoder:
     """Incremental decoder from ``text/event-stream`` bytes to :class:`ServerSentEvent`.
@@ -107,11 +133,11 @@ class SSEDecoder:
     last line.
 
     Args:
-        max_line_bytes: the longest unterminated line, in bytes, that may wait for its
-            line end (``None``: no limit). Default 32 MiB.
-        max_event_bytes: the most ``data`` one event may gather, counted in decoded
-            characters (equal to bytes for ASCII payloads such as JSON; ``None``: no
-            limit). Default 64 MiB.
+        max_line_bytes: the longest line, in bytes as received, line end excluded;
+            an unterminated line is refused as soon as it grows past it (``None``: no
+            limit). Default 32 MiB.
+        max_event_bytes: the most ``data`` one event may gather: the UTF-8 length of
+            its ``data`` string (``None``: no limit). Default 64 MiB.
 
     Attributes:
         last_event_id: the spec's "last event ID string": set from the ``id:`` field
@@ -191,7 +217,8 @@ class SSEDecoder:
         """Decode one read of the stream and return the events it completed, in order.
 
         ``data`` may be any number of bytes, cut anywhere (inside a UTF-8 sequence,
-        between CR and LF): the result does not depend on how the stream is split.
+        between CR and LF): the result, errors included, does not depend on how the
+        stream is split.
 
         Raises:
             LimitExceededError: a line or an event passed ``max_line_bytes`` or
@@ -202,6 +229,8 @@ class SSEDecoder:
             if not data:
                 return []
             data = self._run_prelude(data)
+            if not data:
+                return []  # a BOM, or the start of one: not part of any line
         start = self._fed
         self._fed = start + len(data)
 
@@ -227,11 +256,7 @@ class SSEDecoder:
         else:
             block = data if cut + 1 == len(data) else data[: cut + 1]
         if cut + 1 < len(data):
-            self._tail = rest = bytearray(data[cut + 1 :])
-            if len(rest) > self._max_line:
-                raise LimitExceededError(
-                    "max_line_bytes", self._max_line, len(rest), self._fed - len(rest)
-                )
+            self._tail = bytearray(data[cut + 1 :])
         else:
             if tail:
                 self._tail = bytearray()
@@ -243,27 +268,31 @@ class SSEDecoder:
             text = text.replace("\r\n", "\n").replace("\r", "\n")
         lines = text.split("\n")
         lines.pop()  # the block ends with a line end: the last piece is always ""
-        if len(block) > self._max_line:
-            self._check_line_lengths(lines, start)
-        return self._process(lines, start)
+        events = self._process(lines, block, start)
+        # The unterminated rest is checked after the complete lines before it, so that
+        # the first limit passed in the stream is the one reported.
+        rest = self._tail
+        if len(rest) > self._max_line:
+            raise LimitExceededError(
+                "max_line_bytes", self._max_line, len(rest), self._fed - len(rest)
+            )
+        return events
 
-    def _check_line_lengths(self, lines: list[str], start: int) -> None:
-        # Only reached when a block is longer than the line limit, so the common path
-        # pays nothing. A line of n characters takes at most 4n bytes in UTF-8, so only
-        # lines of more than limit/4 characters are measured.
-        limit = self._max_line
-        for line in lines:
-            if len(line) * 4 > limit:
-                size = len(line.encode("utf-8", "surrogatepass"))
-                if size > limit:
-                    raise LimitExceededError("max_line_bytes", limit, size, start)
-
-    def _process(self, lines: list[str], start: int) -> list[ServerSentEvent]:
+    def _process(
+        self, lines: list[str], block: bytes | bytearray, start: int
+    ) -> list[ServerSentEvent]:
         events: list[ServerSentEvent] = []
         data = self._data
         size = self._event_size
         max_event = self._max_event
-        for line in lines:
+        # No line of a block can be longer than the block: only a long block has its
+        # lines measured (in raw bytes, in stream order, before they are used).
+        sizes = _line_sizes(block) if len(block) > self._max_line else None
+        for number, line in enumerate(lines):
+            if sizes is not None and sizes[number] > self._max_line:
+                self._data = data
+                offset = start + _line_offset(block, number)
+                raise LimitExceededError("max_line_bytes", self._max_line, sizes[number], offset)
             if not line:
                 # Blank line: WHATWG 9.2.6 "dispatch the event".
                 self.last_event_id = self._id_buffer
@@ -286,33 +315,39 @@ class SSEDecoder:
                 continue
             if line.startswith("data:"):  # the common case, first
                 value = line[6:] if line[5:6] == " " else line[5:]
-                data.append(value)
-                size += len(value) + 1
-                if size > max_event:
-                    raise LimitExceededError("max_event_bytes", max_event, size, start)
-                continue
-            colon = line.find(":")
-            if colon == 0:
-                continue  # a comment
-            if colon < 0:
-                field, value = line, ""
             else:
-                field = line[:colon]
-                value = (
-                    line[colon + 2 :] if line[colon + 1 : colon + 2] == " " else line[colon + 1 :]
-                )
-            if field == "data":  # "data" with no colon: an empty data line
-                data.append(value)
-                size += 1
-                if size > max_event:
-                    raise LimitExceededError("max_event_bytes", max_event, size, start)
-            elif field == "event":
-                self._event_type = value
-            elif field == "id" and "\x00" not in value:
-                self._id_buffer = value
-            elif field == "retry" and value.isascii() and value.isdigit():
-                self.retry = self._retry_block = int(value)
-            # Any other field is ignored (9.2.6).
+                colon = line.find(":")
+                if colon == 0:
+                    continue  # a comment
+                if colon < 0:
+                    field, value = line, ""
+                else:
+                    field = line[:colon]
+                    value = (
+                        line[colon + 2 :]
+                        if line[colon + 1 : colon + 2] == " "
+                        else line[colon + 1 :]
+                    )
+                if field != "data":  # "data" with no colon is an empty data line
+                    if field == "event":
+                        self._event_type = value
+                    elif field == "id" and "\x00" not in value:
+                        self._id_buffer = value
+                    elif field == "retry" and value.isascii() and value.isdigit():
+                        self.retry = self._retry_block = int(value)
+                    # Any other field is ignored (9.2.6).
+                    continue
+            # The event's size is the UTF-8 length of its data (the LFs that join
+            # lines included, the spec's final LF not). Characters are counted, a
+            # lower bound; bytes only once the count could have passed the limit.
+            size += len(value) + 1 if data else len(value)
+            data.append(value)
+            if size * 4 > max_event:
+                exact = len("\n".join(data).encode("utf-8"))
+                if exact > max_event:
+                    self._data = data
+                    offset = start + _line_offset(block, number)
+                    raise LimitExceededError("max_event_bytes", max_event, exact, offset)
         self._data = data
         self._event_size = size
         return events

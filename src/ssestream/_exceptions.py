@@ -78,17 +78,18 @@ class LimitExceededError(SSEStreamError):
     Attributes:
         limit_name: ``"max_line_bytes"`` or ``"max_event_bytes"``.
         limit: the limit in bytes.
-        size: the size in bytes that was reached when the check failed (at least
-            ``limit + 1``).
-        offset: the byte offset in the stream (counted from the first byte fed,
-            BOM included) of the start of the line or event that was too large.
+        size: the size in bytes when the check failed (at least ``limit + 1``): the
+            line's bytes as received so far, or the UTF-8 length of the event's data.
+        offset: the byte offset in the stream (counted from the first byte fed, BOM
+            included) of the start of the line at which the limit was passed: the line
+            that was too long, or the data line that made the event too large.
     """
 
     def __init__(self, limit_name: str, limit: int, size: int, offset: int) -> None:
-        what = "line" if limit_name == "max_line_bytes" else "event"
+        what = "a line" if limit_name == "max_line_bytes" else "an event's data"
         super().__init__(
-            f"SSE {what} starting at byte {offset} is over {limit} bytes "
-            f"({size} bytes so far); raise {limit_name}= or pass None to lift the limit"
+            f"{what} passed {limit_name}={limit} at the line starting at byte {offset} "
+            f"({size} bytes); raise {limit_name}= or pass None to lift the limit"
         )
         self.limit_name = limit_name
         self.limit = limit

@@ -27,12 +27,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from ._exceptions import ChunkParseError
 from ._types import ChatCompletion, ChatCompletionChunk
 
 __all__ = ["ChatCompletionAccumulator"]
+
+_T = TypeVar("_T")
 
 # Envelope fields with a rule of their own; the rest keep their last non-null value.
 _ENVELOPE_OWN = frozenset({"id", "model", "created", "object", "choices", "usage"})
@@ -43,6 +45,17 @@ def _text(value: Any, where: str) -> str:
     """Return ``value`` if it is text; a typed error names the field otherwise."""
     if type(value) is not str:
         raise TypeError(f"{where} is a {type(value).__name__}, not text")
+    return value
+
+
+def _check(value: Any, kind: type[_T], where: str) -> _T:
+    """Return ``value`` if it is a ``kind``; a typed error names the field otherwise.
+
+    Called before any state is created for the value, so that a rejected chunk
+    leaves no empty entry behind.
+    """
+    if not isinstance(value, kind):
+        raise TypeError(f"{where} is a {type(value).__name__}, not a {kind.__name__}")
     return value
 
 
@@ -167,7 +180,7 @@ class _ChoiceState:
                 if self.role is None and value:
                     self.role = _text(value, "delta.role")
             elif key == "tool_calls":
-                for entry in value:
+                for entry in _check(value, list, "delta.tool_calls"):
                     self.tool_call_delta(entry)
             elif key == "reasoning_content" or key == "reasoning":
                 self.reasoning_delta(key, value, delta)
@@ -177,17 +190,19 @@ class _ChoiceState:
                 else:
                     self.refusal.append(_text(value, "delta.refusal"))
             elif key == "reasoning_details":
-                self.reasoning_details_delta(value)
+                self.reasoning_details_delta(_check(value, list, "delta.reasoning_details"))
             elif key == "function_call":
+                function = _check(value, dict, "delta.function_call")
                 if self.function_call is None:
                     self.function_call = _ToolCallState(0)
-                self.function_call.merge({"function": value})
+                self.function_call.merge({"function": function})
             elif key == "annotations":
+                annotations = _check(value, list, "delta.annotations")
                 if self.annotations is None:
                     self.annotations = []
-                self.annotations.extend(value)
+                self.annotations.extend(annotations)
             elif key == "audio":
-                self.audio_delta(value)
+                self.audio_delta(_check(value, dict, "delta.audio"))
             else:
                 self.extra_delta[key] = value
 
@@ -201,7 +216,7 @@ class _ChoiceState:
                 self.delta({"content": part["text"]})
             elif kind == "thinking":
                 inner = part.get("thinking")
-                pieces = [inner] if isinstance(inner, str) else inner or []
+                pieces = [inner] if isinstance(inner, (str, dict)) else inner or []
                 for piece in pieces:
                     text = piece if isinstance(piece, str) else piece.get("text")
                     if isinstance(text, str):
@@ -257,6 +272,9 @@ class _ChoiceState:
 
     def audio_delta(self, audio: Mapping[str, Any]) -> None:
         # OpenAI audio output: "data" (base64) and "transcript" arrive in pieces.
+        for key in ("data", "transcript"):
+            if audio.get(key) is not None:
+                _text(audio[key], f"delta.audio.{key}")
         state = self.audio
         if state is None:
             state = self.audio = {}
@@ -264,7 +282,7 @@ class _ChoiceState:
             if value is None:
                 continue
             if key in ("data", "transcript"):
-                state.setdefault(key, []).append(value)
+                state.setdefault(key, []).append(_text(value, f"delta.audio.{key}"))
             elif key == "id":
                 state.setdefault("id", value)
             else:
@@ -282,6 +300,8 @@ class _ChoiceState:
         """
         if not isinstance(entry, dict):
             raise TypeError(f"tool_calls entry is a {type(entry).__name__}, not an object")
+        if entry.get("function") is not None:
+            _check(entry["function"], dict, "tool_calls[].function")
         index = entry.get("index")
         call_id = entry.get("id") or None
         calls = self.tool_calls
@@ -301,6 +321,7 @@ class _ChoiceState:
     # -- choice fields
 
     def logprobs_delta(self, logprobs: Mapping[str, Any]) -> None:
+        _check(logprobs, dict, "choices[].logprobs")
         state = self.logprobs
         if state is None:
             state = self.logprobs = {"content": None, "refusal": None}

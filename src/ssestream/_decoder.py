@@ -268,20 +268,31 @@ class SSEDecoder:
             text = text.replace("\r\n", "\n").replace("\r", "\n")
         lines = text.split("\n")
         lines.pop()  # the block ends with a line end: the last piece is always ""
-        events = self._process(lines, block, start)
+        events: list[ServerSentEvent] = []
+        self._process(lines, block, start, events)
         # The unterminated rest is checked after the complete lines before it, so that
         # the first limit passed in the stream is the one reported.
         rest = self._tail
         if len(rest) > self._max_line:
-            raise LimitExceededError(
+            error = LimitExceededError(
                 "max_line_bytes", self._max_line, len(rest), self._fed - len(rest)
             )
+            error.events = events
+            raise error
         return events
 
     def _process(
-        self, lines: list[str], block: bytes | bytearray, start: int
-    ) -> list[ServerSentEvent]:
-        events: list[ServerSentEvent] = []
+        self,
+        lines: list[str],
+        block: bytes | bytearray,
+        start: int,
+        events: list[ServerSentEvent],
+    ) -> None:
+        """Interpret complete lines, appending dispatched events to ``events``.
+
+        On a limit error, ``events`` holds what was dispatched before it, and the
+        error carries that list too.
+        """
         data = self._data
         size = self._event_size
         max_event = self._max_event
@@ -292,7 +303,9 @@ class SSEDecoder:
             if sizes is not None and sizes[number] > self._max_line:
                 self._data = data
                 offset = start + _line_offset(block, number)
-                raise LimitExceededError("max_line_bytes", self._max_line, sizes[number], offset)
+                error = LimitExceededError("max_line_bytes", self._max_line, sizes[number], offset)
+                error.events = events
+                raise error
             if not line:
                 # Blank line: WHATWG 9.2.6 "dispatch the event".
                 self.last_event_id = self._id_buffer
@@ -347,10 +360,11 @@ class SSEDecoder:
                 if exact > max_event:
                     self._data = data
                     offset = start + _line_offset(block, number)
-                    raise LimitExceededError("max_event_bytes", max_event, exact, offset)
+                    error = LimitExceededError("max_event_bytes", max_event, exact, offset)
+                    error.events = events
+                    raise error
         self._data = data
         self._event_size = size
-        return events
 
     def close(self) -> list[ServerSentEvent]:
         """Signal the end of input and return the events it completes.

@@ -83,6 +83,9 @@ class LimitExceededError(SSEStreamError):
         offset: the byte offset in the stream (counted from the first byte fed, BOM
             included) of the start of the line at which the limit was passed: the line
             that was too long, or the data line that made the event too large.
+        events: the events that the same read completed before the limit was passed,
+            in order (they are not returned by ``feed``, which raised): a caller that
+            wants everything up to the error hands them on first.
     """
 
     def __init__(self, limit_name: str, limit: int, size: int, offset: int) -> None:
@@ -95,6 +98,7 @@ class LimitExceededError(SSEStreamError):
         self.limit = limit
         self.size = size
         self.offset = offset
+        self.events: list[ServerSentEvent] = []
 
 
 class APIStatusError(SSEStreamError):

@@ -200,6 +200,7 @@ class ChatStreamParser:
         self._eof = False
         self._finished = False
         self._broken = False
+        self._deferred: LimitExceededError | None = None
         self.done = False
         self.streamed: bool | None = None
         self.events = 0
@@ -238,7 +239,11 @@ class ChatStreamParser:
             try:
                 events = self._feed(data)
             except LimitExceededError as exc:
-                raise self._fail(exc) from None
+                # The events the read completed before the limit are handed out
+                # first, so the result does not depend on where the reads were cut.
+                self._events.extend(exc.events)
+                self._deferred = exc
+                return True
             if events:
                 self._events.extend(events)
                 return True
@@ -259,7 +264,7 @@ class ChatStreamParser:
         self._body += data
         if len(self._body) > self._max_body:
             error = LimitExceededError("max_event_bytes", self._max_body, len(self._body), 0)
-            raise self._fail(error)
+            raise self.abort(error)
         return False
 
     def receive_eof(self) -> None:
@@ -271,16 +276,31 @@ class ChatStreamParser:
     def interrupted_error(self, cause: BaseException) -> StreamInterruptedError:
         """Record a transport failure mid-body and return the error to raise from it."""
         error = StreamInterruptedError(f"the stream broke off: {type(cause).__name__}: {cause}")
-        return self._fail(error)
+        return self.abort(error)
 
-    def _fail(self, error: _E) -> _E:
-        self._finished = True
-        self._broken = True
-        self._events.clear()
+    def abort(self, error: _E) -> _E:
+        """End the stream because of ``error`` and return it, to be raised.
+
+        For errors found outside the parser too (a refused response head, a transport
+        failure): the stream is over and :attr:`interrupted`, and the error gets
+        ``completion`` (everything rebuilt so far) and ``response``.
+        """
+        self.stop()
         error.completion = self.completion
         if error.response is None:
             error.response = self.response
         return error
+
+    def stop(self) -> None:
+        """End the stream without an error of its own (the reader gave up, or failed).
+
+        Nothing more is handed out; :attr:`interrupted` is True unless ``[DONE]``
+        had already arrived.
+        """
+        self._finished = True
+        if not self.done:
+            self._broken = True
+        self._events.clear()
 
     # -- output
 
@@ -301,7 +321,7 @@ class ChatStreamParser:
             self.events += 1
             if event[0] != "message":
                 if event[0] == "error":
-                    raise self._fail(self._stream_error(event, event[1]))
+                    raise self.abort(self._stream_error(event, event[1]))
                 self.ignored_events += 1
                 continue
             data = event[1]
@@ -322,8 +342,10 @@ class ChatStreamParser:
                     position=self.events - 1,
                     event=event,
                 )
-                raise self._fail(error) from exc
+                raise self.abort(error) from exc
             return self._chunk(payload, event)
+        if self._deferred is not None:
+            raise self.abort(self._deferred)
         if not self._eof:
             return NEED_DATA
         if self._mode != _SSE:
@@ -340,7 +362,7 @@ class ChatStreamParser:
             except ChunkParseError as exc:
                 exc.event = event
                 exc.position = self.events - 1
-                raise self._fail(exc) from exc.__cause__
+                raise self.abort(exc) from exc.__cause__
             return ChatCompletionChunk(payload)
         position = self.events - 1
         if type(payload) is not dict:
@@ -350,8 +372,8 @@ class ChatStreamParser:
                 position=position,
                 event=event,
             )
-            raise self._fail(error)
-        raise self._fail(self._stream_error(event, payload))
+            raise self.abort(error)
+        raise self.abort(self._stream_error(event, payload))
 
     def _stream_error(self, event: ServerSentEvent | None, body: Any) -> StreamAPIError:
         payload = body
@@ -362,9 +384,10 @@ class ChatStreamParser:
                 payload = body
         message, error_type, code, param = _error_fields(payload)
         if message is None:
-            message = (
-                payload.strip() if isinstance(payload, str) and payload.strip() else repr(payload)
-            )
+            if isinstance(payload, str):
+                message = payload.strip() or "the server sent an error event with no data"
+            else:
+                message = json.dumps(payload)[:500]
         return StreamAPIError(
             message,
             error_type=error_type,
@@ -382,10 +405,10 @@ class ChatStreamParser:
         self.events += 1
         self.streamed = False
         try:
-            payload = json.loads(body.decode("utf-8", "replace"))
+            payload = json.loads(body.decode("utf-8-sig", "replace"))
         except ValueError as exc:
             error = ChunkParseError(f"the body is not JSON ({exc}): {body[:200]!r}", position=0)
-            raise self._fail(error) from exc
+            raise self.abort(error) from exc
         if isinstance(payload, dict) and isinstance(payload.get("choices"), list):
             # A whole chat.completion: each choice's message becomes its delta.
             choices = []

@@ -50,6 +50,15 @@ __all__ = [
 _SSE_HEADERS = {"Accept": "text/event-stream", "Cache-Control": "no-store"}
 
 
+def _with_sse_headers(given: Any) -> list[tuple[str, str]]:
+    """The caller's headers, plus the SSE defaults it does not set (names compared
+    case-insensitively, as HTTP does)."""
+    pairs = list(given.items() if hasattr(given, "items") else given or [])
+    names = {str(name).lower() for name, _ in pairs}
+    defaults = [(k, v) for k, v in _SSE_HEADERS.items() if k.lower() not in names]
+    return defaults + pairs
+
+
 def _transport_errors() -> tuple[type[BaseException], ...]:
     """The exception types that mean "the transport failed", from the libraries loaded."""
     types: list[type[BaseException]] = [OSError]
@@ -113,9 +122,10 @@ def _iter_body(source: Any) -> Generator[bytes, None, None]:
             f"source must be an httpx/httpx2 Response or an iterable of bytes, not {kind}"
         ) from None
     try:
-        for data in iterator:
+        for item in iterator:
+            data = _check_bytes(item)
             if data:
-                yield _check_bytes(data)
+                yield data
     except _transport_errors() as exc:
         raise _interrupted(exc) from exc
     finally:
@@ -150,9 +160,10 @@ async def _aiter_body(source: Any) -> AsyncGenerator[bytes, None]:
         return
     iterator = aiter(source)
     try:
-        async for data in iterator:
+        async for item in iterator:
+            data = _check_bytes(item)
             if data:
-                yield _check_bytes(data)
+                yield data
     except _transport_errors() as exc:
         raise _interrupted(exc) from exc
     finally:
@@ -332,20 +343,31 @@ class ChatStream(_ChatStreamBase):
                     else:
                         parser.receive_eof()
                 elif item is END:
-                    raise StopIteration
+                    break
                 else:
                     return item  # type: ignore[return-value]
         except StreamInterruptedError as exc:
             self.close()
             raise parser.interrupted_error(exc.__cause__ or exc) from exc.__cause__
         except BaseException:
+            # A refused head (no stream began: completion stays None), the parser's
+            # own error (it carries the completion already), a bad source, or the
+            # reader's cancellation: the stream is over either way.
             self.close()
+            parser.stop()
             raise
+        self.close()
+        raise StopIteration
 
     def get_final_completion(self) -> ChatCompletion:
-        """Read the rest of the stream and return :attr:`completion` (errors as above)."""
-        for _ in self:
-            pass
+        """Read the rest of the stream, if any, and return :attr:`completion`.
+
+        Raises the errors listed above; on a stream that has already ended it only
+        returns the result.
+        """
+        if not self._parser.finished:
+            for _ in self:
+                pass
         return self.completion
 
     def close(self) -> None:
@@ -412,20 +434,31 @@ class AsyncChatStream(_ChatStreamBase):
                     else:
                         parser.receive_eof()
                 elif item is END:
-                    raise StopAsyncIteration
+                    break
                 else:
                     return item  # type: ignore[return-value]
         except StreamInterruptedError as exc:
             await self.aclose()
             raise parser.interrupted_error(exc.__cause__ or exc) from exc.__cause__
         except BaseException:
+            # A refused head (no stream began: completion stays None), the parser's
+            # own error (it carries the completion already), a bad source, or the
+            # reader's cancellation: the stream is over either way.
             await self.aclose()
+            parser.stop()
             raise
+        await self.aclose()
+        raise StopAsyncIteration
 
     async def get_final_completion(self) -> ChatCompletion:
-        """Read the rest of the stream and return :attr:`completion` (errors as above)."""
-        async for _ in self:
-            pass
+        """Read the rest of the stream, if any, and return :attr:`completion`.
+
+        Raises the errors listed above; on a stream that has already ended it only
+        returns the result.
+        """
+        if not self._parser.finished:
+            async for _ in self:
+                pass
         return self.completion
 
     async def aclose(self) -> None:
@@ -469,7 +502,7 @@ def connect_chat(
         with connect_chat(client, "POST", "/chat/completions", json=body) as stream:
             for chunk in stream: ...
     """
-    headers = {**_SSE_HEADERS, **dict(kwargs.pop("headers", None) or {})}
+    headers = _with_sse_headers(kwargs.pop("headers", None))
     with client.stream(method, url, headers=headers, **kwargs) as response:
         stream = ChatStream(
             response,
@@ -495,7 +528,7 @@ async def aconnect_chat(
     **kwargs: Any,
 ) -> AsyncIterator[AsyncChatStream]:
     """The async twin of :func:`connect_chat`, for ``httpx``/``httpx2`` ``AsyncClient``."""
-    headers = {**_SSE_HEADERS, **dict(kwargs.pop("headers", None) or {})}
+    headers = _with_sse_headers(kwargs.pop("headers", None))
     async with client.stream(method, url, headers=headers, **kwargs) as response:
         stream = AsyncChatStream(
             response,

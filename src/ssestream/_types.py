@@ -162,6 +162,8 @@ def _text_of_parts(content: Any, kind: str) -> str | None:
                 pieces.append(text)
         else:
             inner = part.get(kind)
+            if isinstance(inner, dict):
+                inner = [inner]
             if isinstance(inner, str):
                 pieces.append(inner)
             elif isinstance(inner, list):
@@ -494,12 +496,12 @@ class ChatCompletionMessage(_Record):
 
         Rebuilt from whichever delta field carried it (see
         :attr:`ChoiceDelta.reasoning_content`); :meth:`to_dict` keeps that field's name.
+        Where both names were used with different text, the one that came first.
         """
-        data = self._data
-        value = data.get("reasoning_content")
-        if value is None:
-            value = data.get("reasoning")
-        return value if isinstance(value, str) else None
+        for key, value in self._data.items():
+            if (key == "reasoning_content" or key == "reasoning") and isinstance(value, str):
+                return value
+        return None
 
 
 class Choice(_Record):

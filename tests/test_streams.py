@@ -978,3 +978,44 @@ def test_iter_events_stops_reading_when_closed() -> None:
     assert next(events) == EXPECTED_EVENTS[0]
     events.close()
     assert len(seen) < len(pieces(EVENTS_BODY, 10))
+
+
+@pytest.mark.parametrize("lib", ["httpx", "httpx2"])
+def test_iter_events_refuses_a_json_body(lib: str) -> None:
+    # A JSON body is not an event stream: iter_events would find no event in it, so a
+    # 200 {"error": ...} would pass silently. ChatStream reads such bodies instead.
+    module = LIBS[lib]
+
+    def handler(request: Any) -> Any:
+        return module.Response(200, json={"error": {"message": "quota"}})
+
+    with (
+        module.Client(transport=module.MockTransport(handler)) as client,
+        client.stream("GET", "https://x.test/") as response,
+        pytest.raises(UnexpectedContentTypeError, match="quota"),
+    ):
+        list(iter_events(response))
+
+
+def test_close_ends_the_stream_even_with_chunks_decoded() -> None:
+    # One read holds three chunks: after the first, close() must leave nothing to
+    # yield, and the stream is interrupted (no [DONE], no finish_reason).
+    body = sse(chunk("a"), chunk("b"), chunk("c"), chunk(None, "stop"), done=True)
+    stream = ChatStream([body])
+    first = next(stream)
+    assert first.choices[0].delta.content == "a"
+    stream.close()
+    with pytest.raises(StopIteration):
+        next(stream)
+    with pytest.raises(RuntimeError, match="has ended"):
+        iter(stream)
+    assert stream.interrupted is True
+    assert stream.done is False
+    assert stream.completion.choices[0].message.content == "a"
+
+
+def test_close_after_the_end_keeps_the_stream_complete() -> None:
+    stream = ChatStream([sse(chunk("a"), chunk(None, "stop"), done=True)])
+    assert stream.get_final_completion().choices[0].message.content == "a"
+    stream.close()
+    assert (stream.done, stream.interrupted) == (True, False)

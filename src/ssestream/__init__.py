@@ -21,7 +21,7 @@ from ._exceptions import (
     StreamInterruptedError,
     UnexpectedContentTypeError,
 )
-from ._parser import END, NEED_DATA, ChatStreamParser
+from ._parser import END, ERROR_BODY_BYTES, NEED_DATA, ChatStreamParser
 from ._streams import (
     AsyncChatStream,
     ChatStream,
@@ -52,6 +52,7 @@ __all__ = [
     "DEFAULT_MAX_EVENT_BYTES",
     "DEFAULT_MAX_LINE_BYTES",
     "END",
+    "ERROR_BODY_BYTES",
     "NEED_DATA",
     "APIStatusError",
     "AsyncChatStream",

@@ -8,10 +8,18 @@ Each field has its own merge rule, learnt from real provider streams (see
 * identity fields are set once, from the first non-empty value: ``role``, a tool call's
   ``id``, ``type`` and function ``name``. Repeats (Z.ai and Perplexity send ``role`` on
   every delta, Bedrock ``type`` on every fragment, watsonx ``name: ""``) never double them.
-* reasoning comes as ``reasoning_content`` (DeepSeek, xAI, llama.cpp, Avian) or
-  ``reasoning`` (OpenRouter, Groq, Cerebras, vLLM >= 0.10); the first name seen is kept
+* reasoning comes as ``reasoning_content`` (DeepSeek, xAI, llama.cpp, Avian, Z.ai) or
+  ``reasoning`` (OpenRouter, Groq, Cerebras, newer vLLM); the first name seen is kept
   for :meth:`ChatCompletion.to_dict`. The same text under both names in one delta counts
-  once; ``reasoning_details`` (OpenRouter) is merged on its own, by entry ``index``.
+  once; ``reasoning_details`` (OpenRouter, Avian) is merged on its own, by entry
+  ``index`` (``text``, ``summary``, ``data`` appended). Mistral's list ``content``:
+  ``text`` parts to content, ``thinking`` parts to reasoning, other parts kept whole
+  under ``content_parts``.
+* ``role`` defaults to ``"assistant"`` and a tool call's ``type`` to ``"function"``
+  when the stream never sends them (Mistral, the Mistral API's GLM); tool-call
+  ``arguments`` sent as a JSON object rather than text are serialised to text.
+* ``annotations`` (OpenAI web search) are concatenated; ``audio``: ``data`` and
+  ``transcript`` appended, ``id`` set once, other fields last non-null.
 * tool calls are keyed by their ``index`` field, never by list position; see
   :meth:`_ChoiceState.tool_call_delta` for the cases without index or with a new id.
 * ``finish_reason``: the last non-null value. ``usage``: replaced, never summed.
@@ -506,6 +514,10 @@ class ChatCompletionAccumulator:
     @property
     def completion(self) -> ChatCompletion:
         """The completion rebuilt so far, as a new :class:`ChatCompletion`.
+
+        Each read builds a new object and joins the text gathered so far, so it costs
+        time proportional to the output: read it once at the end (or now and then), not
+        after every chunk.
 
         Its ``to_dict()`` has the shape of OpenAI's non-streaming ``chat.completion``:
         ``id``, ``object``, ``created``, ``model``, ``choices`` (ordered by index, each

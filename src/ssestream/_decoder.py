@@ -49,7 +49,8 @@ class ServerSentEvent(tuple):  # type: ignore[type-arg]
     """One dispatched server-sent event (WHATWG HTML 9.2.6, "dispatch the event").
 
     An immutable record. It is a ``tuple`` subclass so that creating one on the hot path
-    costs one tuple allocation, but treat it as a record: use the attributes.
+    costs one tuple allocation, but treat it as a record: use the attributes. (It
+    compares equal to a plain tuple ``(event, data, id, retry)``.)
 
     Attributes:
         event: the event type: the last ``event:`` field of the block, or ``"message"``.
@@ -222,8 +223,10 @@ class SSEDecoder:
 
         Raises:
             LimitExceededError: a line or an event passed ``max_line_bytes`` or
-                ``max_event_bytes``. The decoder's state is then undefined: do not
+                ``max_event_bytes``; the events the read completed before it are in
+                the error's ``events``. The decoder's state is then undefined: do not
                 feed it again.
+            TypeError: ``data`` is not bytes-like (e.g. a ``str``).
         """
         if self._prelude:
             if not data:

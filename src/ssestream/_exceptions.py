@@ -48,7 +48,9 @@ class SSEStreamError(Exception):
     Attributes:
         message: the human-readable description (also ``str(error)``).
         completion: the ``ChatCompletion`` rebuilt from everything received before the
-            error, or ``None`` when the error did not arise inside a chat stream.
+            error, or ``None`` when no chat stream had begun: outside ``ChatStream``,
+            and for a refused response head (``APIStatusError``,
+            ``UnexpectedContentTypeError``).
         response: the ``httpx.Response`` / ``httpx2.Response`` being read, or ``None``.
         event: the ``ServerSentEvent`` that caused the error, or ``None``.
     """
@@ -73,7 +75,9 @@ class LimitExceededError(SSEStreamError):
 
     Raised by ``SSEDecoder.feed`` so that a server that never ends a line cannot take
     all memory. Raise the limit (``max_line_bytes`` / ``max_event_bytes``, or ``None``
-    for no limit) if the stream is legitimate.
+    for no limit) if the stream is legitimate. A chat stream whose body is plain JSON
+    (not an event stream) raises it too when the body passes ``max_event_bytes``:
+    then ``size`` is the body's length so far and ``offset`` is 0.
 
     Attributes:
         limit_name: ``"max_line_bytes"`` or ``"max_event_bytes"``.
@@ -110,7 +114,8 @@ class APIStatusError(SSEStreamError):
 
     Attributes:
         status_code: the HTTP status code.
-        body: the first bytes of the body (at most 64 KiB) as text, or "".
+        body: the first bytes of the body (at most 64 KiB), decoded as UTF-8 with
+            U+FFFD for invalid bytes, or "".
         error_type, param, code: the fields of the OpenAI error object, or ``None``.
     """
 
@@ -190,7 +195,9 @@ class ChunkParseError(SSEStreamError):
     ``json.JSONDecodeError`` where the data was not JSON at all.
 
     Attributes:
-        position: the 0-based number of the event in the stream.
+        position: where the bad payload was, 0-based: the number of the event in the
+            stream when raised by a stream, the number of the chunk when raised by
+            ``ChatCompletionAccumulator.add``, 0 for a plain JSON body.
     """
 
     def __init__(
@@ -214,4 +221,9 @@ class StreamInterruptedError(SSEStreamError):
     ``completion`` holds everything received before the failure. A body that merely
     ends early without an error is not an exception: the stream's ``interrupted``
     flag says so instead.
+
+    Attributes:
+        completion: set when raised by a chat stream; ``None`` from ``iter_events``.
+        response: the response being read, or ``None`` for a byte iterable.
+        event: always ``None``.
     """

@@ -82,18 +82,22 @@ def _media_type(headers: Mapping[str, str] | None) -> str:
     return value.split(";", 1)[0].strip().lower()
 
 
-def needs_error_body(status_code: int, headers: Mapping[str, str] | None) -> bool:
+def needs_error_body(
+    status_code: int, headers: Mapping[str, str] | None, *, allow_json: bool = True
+) -> bool:
     """Whether a response head means "no stream": the caller should read the body.
 
     True for HTTP status >= 400 and for a ``Content-Type`` other than
-    ``text/event-stream`` or JSON (a missing one is accepted: the body is sniffed).
-    Then read at most :data:`ERROR_BODY_BYTES` of the body and raise
-    :func:`head_error`.
+    ``text/event-stream`` or, with ``allow_json``, JSON (a chat stream reads a JSON
+    body as a non-streamed answer); a missing one is accepted. Then read at most
+    :data:`ERROR_BODY_BYTES` of the body and raise :func:`head_error`.
     """
     if status_code >= 400:
         return True
     media = _media_type(headers)
-    return not (media in ("", "text/event-stream", "application/json") or media.endswith("+json"))
+    if media in ("", "text/event-stream"):
+        return False
+    return not (allow_json and (media == "application/json" or media.endswith("+json")))
 
 
 def _excerpt(body: bytes) -> str:
@@ -164,8 +168,9 @@ class ChatStreamParser:
     """Sans-IO state of one chat-completion stream, shared by the sync and async streams.
 
     Args:
-        max_line_bytes, max_event_bytes: limits of the :class:`SSEDecoder` (bytes;
-            ``None``: no limit). ``max_event_bytes`` also bounds a plain JSON body.
+        max_line_bytes: the :class:`SSEDecoder`'s line limit in bytes (``None``: none).
+        max_event_bytes: its event limit in bytes, which also bounds a plain JSON body
+            (``None``: none).
         keep_chunks: keep every chunk in ``accumulator.chunks``.
 
     Attributes:

@@ -90,7 +90,7 @@ def _check_bytes(data: Any) -> bytes:
     return bytes(data) if not isinstance(data, bytes) else data
 
 
-def _iter_body(source: Any) -> Generator[bytes, None, None]:
+def _iter_body(source: Any, *, allow_json: bool = True) -> Generator[bytes, None, None]:
     """Yield the non-empty reads of a response's body or a byte iterable.
 
     Raises the head error of a refused response, and StreamInterruptedError for a
@@ -98,7 +98,7 @@ def _iter_body(source: Any) -> Generator[bytes, None, None]:
     """
     if _is_response(source):
         try:
-            if needs_error_body(source.status_code, source.headers):
+            if needs_error_body(source.status_code, source.headers, allow_json=allow_json):
                 body = bytearray()
                 for data in source.iter_bytes():
                     body += data
@@ -134,11 +134,11 @@ def _iter_body(source: Any) -> Generator[bytes, None, None]:
             close()
 
 
-async def _aiter_body(source: Any) -> AsyncGenerator[bytes, None]:
+async def _aiter_body(source: Any, *, allow_json: bool = True) -> AsyncGenerator[bytes, None]:
     """The async twin of :func:`_iter_body`; also takes a sync iterable of bytes."""
     if _is_response(source):
         try:
-            if needs_error_body(source.status_code, source.headers):
+            if needs_error_body(source.status_code, source.headers, allow_json=allow_json):
                 body = bytearray()
                 async for data in source.aiter_bytes():
                     body += data
@@ -181,17 +181,18 @@ def iter_events(
     """Yield the :class:`ServerSentEvent` s of a response or of an iterable of bytes.
 
     Generic SSE: no knowledge of chat completions or ``[DONE]``. For a response, the
-    status must be < 400 and the ``Content-Type`` ``text/event-stream``, JSON or absent.
+    status must be < 400 and the ``Content-Type`` ``text/event-stream`` or absent (a
+    JSON body is not an event stream: :class:`ChatStream` reads those).
 
     Raises:
         APIStatusError: status >= 400 (OpenAI's error JSON parsed when present).
-        UnexpectedContentTypeError: a 2xx body of another type (e.g. an HTML page).
+        UnexpectedContentTypeError: a 2xx body of another type (an HTML page, JSON).
         StreamInterruptedError: the transport failed mid-body.
         LimitExceededError: a line or event passed the limits (see :class:`SSEDecoder`).
         TypeError: ``source`` is neither a response nor an iterable of bytes.
     """
     decoder = SSEDecoder(max_line_bytes=max_line_bytes, max_event_bytes=max_event_bytes)
-    body = _iter_body(source)
+    body = _iter_body(source, allow_json=False)
     try:
         for data in body:
             yield from decoder.feed(data)
@@ -208,7 +209,7 @@ async def aiter_events(
 ) -> AsyncIterator[ServerSentEvent]:
     """The async twin of :func:`iter_events` (an async response, an async or sync iterable)."""
     decoder = SSEDecoder(max_line_bytes=max_line_bytes, max_event_bytes=max_event_bytes)
-    body = _aiter_body(source)
+    body = _aiter_body(source, allow_json=False)
     try:
         async for data in body:
             for event in decoder.feed(data):
@@ -290,20 +291,31 @@ class ChatStream(_ChatStreamBase):
     connection when you stop early.
 
     Args:
-        max_line_bytes, max_event_bytes: decoder limits in bytes (``None``: no limit).
+        source: an ``httpx.Response`` / ``httpx2.Response``, or an iterable of ``bytes``.
+        max_line_bytes: the decoder's line limit in bytes (``None``: no limit).
+        max_event_bytes: the decoder's event limit in bytes, also the limit of a plain
+            JSON body (``None``: no limit).
         keep_chunks: keep every chunk in :attr:`chunks` (off: memory stays proportional
             to the output).
 
-    Raises (while iterating, each with ``completion``, ``response`` and ``event``):
-        APIStatusError: HTTP status >= 400.
-        UnexpectedContentTypeError: a 2xx body that is neither SSE nor JSON.
+    Raises:
+        APIStatusError: HTTP status >= 400 (raised on the first ``next()``; no stream
+            began, so its ``completion`` is ``None``).
+        UnexpectedContentTypeError: a 2xx body that is neither SSE nor JSON (likewise).
         StreamAPIError: an error sent mid-stream (``{"error": ...}``, vLLM's
-            ``{"object": "error"}``, ``event: error``).
-        ChunkParseError: a data payload that is not a chunk (not JSON, not an object).
-        StreamInterruptedError: the transport failed mid-body (cause attached).
-        LimitExceededError: a line or event passed a limit.
+            ``{"object": "error"}``, ``event: error``), with ``completion`` and ``event``.
+        ChunkParseError: a data payload that is not a chunk (not JSON, not an object,
+            a field of the wrong type), with ``completion`` and ``event``.
+        StreamInterruptedError: the transport failed mid-body (cause attached), with
+            ``completion``.
+        LimitExceededError: a line, an event or a JSON body passed a limit, with
+            ``completion``.
+        TypeError: the source is not a response or an iterable, or yields non-bytes.
         RuntimeError: iterating again a stream that has ended (its result stays in
             :attr:`completion`).
+
+    Every error above that the stream raises has ``response`` set when the source was
+    a response.
     """
 
     def __init__(
@@ -371,7 +383,13 @@ class ChatStream(_ChatStreamBase):
         return self.completion
 
     def close(self) -> None:
-        """Stop reading and close the response. Safe to call more than once."""
+        """Stop reading and close the response. Safe to call more than once.
+
+        The stream is then over: nothing more is yielded, and :attr:`interrupted` is
+        True unless ``[DONE]`` had arrived or the body had ended complete.
+        """
+        if not self._parser.finished:
+            self._parser.stop()
         if self._body is None:
             self._body = _iter_body(())
             if self.response is not None:
@@ -462,7 +480,12 @@ class AsyncChatStream(_ChatStreamBase):
         return self.completion
 
     async def aclose(self) -> None:
-        """Stop reading and close the response. Safe to call more than once."""
+        """Stop reading and close the response. Safe to call more than once.
+
+        The stream is then over, as after :meth:`ChatStream.close`.
+        """
+        if not self._parser.finished:
+            self._parser.stop()
         if self._body is None:
             self._body = _aiter_body(())
             if self.response is not None:
@@ -497,7 +520,11 @@ def connect_chat(
     ``kwargs`` go to ``client.stream(method, url, ...)`` (e.g. ``json=``, ``headers=``);
     ``Accept: text/event-stream`` and ``Cache-Control: no-store`` are added unless given.
     The request body is sent as you give it: include ``"stream": True``. The response
-    is closed when the ``with`` block ends. In the manner of httpx-sse's ``connect_sse``::
+    is closed when the ``with`` block ends. Failures before a response exists
+    (``httpx.ConnectError``, ``ConnectTimeout``, TLS errors) come through as the
+    client raises them, unwrapped: they are transport errors that retry logic may
+    retry; the stream's own errors (see :class:`ChatStream`) are raised while iterating.
+    In the manner of httpx-sse's ``connect_sse``::
 
         with connect_chat(client, "POST", "/chat/completions", json=body) as stream:
             for chunk in stream: ...

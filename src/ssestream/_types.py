@@ -337,7 +337,8 @@ class ChoiceDelta(_Record):
         """The next fragment of the model's reasoning, or ``None``.
 
         Read from whichever field the provider uses: ``reasoning_content`` (DeepSeek,
-        xAI, llama.cpp, Avian), ``reasoning`` (OpenRouter, Groq, Cerebras, newer vLLM), or
+        xAI, llama.cpp, Avian, Z.ai), ``reasoning`` (OpenRouter, Groq, Cerebras, newer
+        vLLM), or
         the ``"thinking"`` parts of a list ``content`` (Mistral). ``reasoning_details``
         (OpenRouter) repeats the same text in structured form and is not read here.
         """

@@ -1,9 +1,12 @@
-"""The ``ssestream`` command line: ``demo`` and ``replay`` (argparse, standard library only).
+"""The ``ssestream`` command line (argparse): demo, replay, check, serve and record.
 
 ``demo`` replays a bundled real recording and ``replay FILE`` any recorded body (a
-``.sse`` file such as one saved with ``curl -N``) through the real stack: the bytes go
-through :class:`ChatStream` in small reads, the text is printed as it streams (reasoning
-set apart from the answer), then the rebuilt completion is summarised.
+``.sse`` file such as one saved with ``curl -N``, or a ``.jsonl`` recording) through the
+real stack: the bytes go through :class:`ChatStream` in small reads, the text is printed
+as it streams (reasoning set apart from the answer), then the rebuilt completion is
+summarised. ``check`` (``_check.py``), ``serve`` (``_serve.py``; the server itself is in
+``testing/_server.py``) and ``record`` (``_record_cmd.py``) keep their code in their own
+modules, imported when they run.
 """
 
 from __future__ import annotations
@@ -18,8 +21,16 @@ from typing import TextIO
 
 from .__about__ import __version__
 from ._exceptions import SSEStreamError
+from ._serve import parse_pace
 from ._streams import ChatStream
 from ._types import ChatCompletion
+from .testing import load_recording
+from .testing._server import (
+    DEFAULT_EVENT_GAP,
+    DEFAULT_FIRST_TOKEN_DELAY,
+    FAULTS,
+    decoded_exchange,
+)
 
 __all__ = ["main"]
 
@@ -147,8 +158,51 @@ def _replay_file(args: argparse.Namespace) -> int:
     except OSError as exc:
         sys.stderr.write(f"error: cannot read {args.file}: {exc.strerror}\n")
         return 2
+    if args.file.endswith(".jsonl") or body.lstrip().startswith(b'{"ssestream_recording"'):
+        return _replay_recording(args)
     label = f"ssestream replay: {args.file} ({len(body)} bytes)"
     return _replay(body, label=label, delay=args.delay, read_size=args.read_size, as_json=args.json)
+
+
+def _replay_recording(args: argparse.Namespace) -> int:
+    """Replay each chat exchange of a ``.jsonl`` recording (its body decoded if compressed)."""
+    try:
+        exchanges = [
+            decoded_exchange(exchange)
+            for exchange in load_recording(args.file)
+            if exchange.request is None or exchange.request.path.endswith("/chat/completions")
+        ]
+    except (OSError, ValueError) as exc:  # RecordingFormatError is a ValueError
+        sys.stderr.write(f"error: cannot replay {args.file}: {exc}\n")
+        return 2
+    if not exchanges:
+        sys.stderr.write(f"error: {args.file} holds no chat-completion exchange\n")
+        return 2
+    options = {"delay": args.delay, "read_size": args.read_size, "as_json": args.json}
+    statuses = [0]
+    for number, exchange in enumerate(exchanges):
+        body = exchange.body
+        label = f"ssestream replay: {args.file}, exchange {number} ({len(body)} bytes)"
+        statuses.append(_replay(body, label=label, **options))
+    return max(statuses)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from ._serve import serve_command
+
+    return serve_command(args)
+
+
+def _record(args: argparse.Namespace) -> int:
+    from ._record_cmd import record_command
+
+    return record_command(args)
+
+
+def _check(args: argparse.Namespace) -> int:
+    from ._check import command
+
+    return command(args)
 
 
 def _add_replay_options(parser: argparse.ArgumentParser, *, delay: float) -> None:
@@ -199,9 +253,88 @@ def build_parser() -> argparse.ArgumentParser:
         help="replay a recorded .sse body (e.g. saved with curl -N)",
         description="Decode a recorded response body and print the rebuilt completion.",
     )
-    replay.add_argument("file", help="path of the recorded body")
+    replay.add_argument("file", help="path of the recorded body (.sse) or recording (.jsonl)")
     _add_replay_options(replay, delay=0.0)
     replay.set_defaults(handler=_replay_file)
+
+    serve = commands.add_parser(
+        "serve",
+        help="serve recordings as a local OpenAI-compatible API, optionally with a fault",
+        description="Serve recordings at /v1/chat/completions and /v1/models (a Starlette "
+        "app run by uvicorn; needs the cli extra), replaying their timing, healthy or "
+        "with one fault.",
+        epilog="faults:\n" + "\n".join(f"  {name:<17} {text}" for name, text in FAULTS.items()),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    serve.add_argument("recordings", nargs="+", metavar="RECORDING", help=".sse or .jsonl files")
+    serve.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="TCP port (default 8000; 0: any)")
+    serve.add_argument(
+        "--pace",
+        type=parse_pace,
+        default="recorded",
+        metavar="recorded|none|SPEED",
+        help="recorded timing (default), none (as fast as possible), or the recorded "
+        "timing divided by SPEED",
+    )
+    serve.add_argument(
+        "--fault", choices=list(FAULTS), default="none", metavar="NAME", help="see below"
+    )
+    serve.add_argument(
+        "--first-token-delay",
+        type=float,
+        default=DEFAULT_FIRST_TOKEN_DELAY,
+        metavar="SECONDS",
+        help=f"delay of --fault slow-first-token (default {DEFAULT_FIRST_TOKEN_DELAY})",
+    )
+    serve.add_argument(
+        "--event-gap",
+        type=float,
+        default=DEFAULT_EVENT_GAP,
+        metavar="SECONDS",
+        help=f"time between events of a .sse recording, which has no timing "
+        f"(default {DEFAULT_EVENT_GAP})",
+    )
+    serve.set_defaults(handler=_serve)
+
+    record = commands.add_parser(
+        "record",
+        help="record one streaming chat completion to a .jsonl recording",
+        description="Send one streaming chat request and record every network read "
+        "with its timing; the text is shown as it streams.",
+    )
+    record.add_argument("--base-url", required=True, help="e.g. https://api.openai.com/v1")
+    record.add_argument("--model", required=True)
+    record.add_argument("--prompt", required=True, help="the user message")
+    record.add_argument("-o", "--output", required=True, metavar="FILE", help="the .jsonl file")
+    record.add_argument(
+        "--api-key-env",
+        default="OPENAI_API_KEY",
+        metavar="NAME",
+        help="environment variable holding the API key (default OPENAI_API_KEY; "
+        "unset: no Authorization header)",
+    )
+    record.add_argument(
+        "--timeout",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="give up when no byte arrives for this long (default 60)",
+    )
+    record.set_defaults(handler=_record)
+
+    check = commands.add_parser(
+        "check",
+        help="check that streaming from an OpenAI-compatible endpoint really works",
+        description="Diagnose streaming: GET /models, a normal request, then the same "
+        "request streamed with and without compression, timed read by read; a verdict "
+        "with evidence and a hint per problem. Exit status 0: streaming works, 1: "
+        "problems, 2: unreachable or refused.",
+    )
+    from ._check import add_arguments
+
+    add_arguments(check)
+    check.set_defaults(handler=_check)
     return parser
 
 

@@ -1,0 +1,167 @@
+"""``ssestream record``: record one real streaming chat completion to a ``.jsonl`` file.
+
+One request (``stream: true`` with ``stream_options.include_usage``) goes through
+:class:`ssestream.testing.RecordingTransport` around ``httpx.HTTPTransport``, so every
+network read is written with its arrival time, while :class:`ssestream.ChatStream` reads
+the same response and the text is printed as it streams.
+
+Invariants: the recording is written to a temporary file next to the target and moved
+into place only when the server answered with a stream, so a refused request (no
+connection, 401, an HTML page) never replaces a good recording. The API key is read from
+the environment, sent only in the ``Authorization`` header, never printed, and written
+as ``REDACTED`` by the recorder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
+import httpx
+
+from ._cli import _Printer, _summary
+from ._exceptions import APIStatusError, SSEStreamError, UnexpectedContentTypeError
+from ._streams import ChatStream, connect_chat
+from .testing import RecordingTransport
+
+__all__ = ["record_command", "request_body"]
+
+
+def request_body(model: str, prompt: str) -> dict[str, Any]:
+    """The JSON body ``record`` sends: one user message, streamed, with usage asked for."""
+    return {
+        "model": model,
+        "messages": [{"role": "user", "content": prompt}],
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
+
+
+class _Progress:
+    """The progress line (bytes, chunks, elapsed) on ``err``.
+
+    Redrawn in place at most 10 times a second when ``err`` is a terminal and the text
+    goes elsewhere (both on one terminal would interleave); always written at the end.
+    """
+
+    def __init__(self, out: TextIO, err: TextIO, start: float) -> None:
+        self.err = err
+        self.start = start
+        self.live = err.isatty() and not out.isatty()
+        self.shown = 0.0
+
+    def line(self, num_bytes: int, chunks: int) -> str:
+        elapsed = time.monotonic() - self.start
+        return f"{num_bytes} bytes, {chunks} chunks, {elapsed:.2f} s"
+
+    def update(self, num_bytes: int, chunks: int) -> None:
+        now = time.monotonic()
+        if self.live and now - self.shown >= 0.1:
+            self.shown = now
+            self.err.write(f"\r\x1b[Krecording: {self.line(num_bytes, chunks)}")
+            self.err.flush()
+
+    def end(self, num_bytes: int, chunks: int, outcome: str) -> None:
+        prefix = "\r\x1b[K" if self.live else ""
+        self.err.write(f"{prefix}{outcome}: {self.line(num_bytes, chunks)}\n")
+
+
+def record_command(args: argparse.Namespace) -> int:
+    """Run ``ssestream record``; returns the exit status.
+
+    ``args`` holds ``base_url``, ``model``, ``prompt``, ``output``, ``api_key_env`` and
+    ``timeout`` (seconds without a byte before giving up).
+
+    Exit status: 0 when the stream was recorded complete; 1 when it broke off or carried
+    an error mid-stream (what arrived is still saved: a recording of a failure is
+    useful); 2 when nothing was recorded: no connection, an HTTP error status (401,
+    429...), a body that is not a stream, a bad URL or output path.
+    """
+    out, err = sys.stdout, sys.stderr
+    path = Path(args.output)
+    if path.suffix.lower() == ".sse":
+        err.write(f"error: {path}: a recording is JSON Lines; name it .jsonl\n")
+        return 2
+    if path.is_dir():
+        err.write(f"error: {path} is a directory\n")
+        return 2
+    headers = {}
+    key = os.environ.get(args.api_key_env) if args.api_key_env else None
+    if key:
+        headers["Authorization"] = f"Bearer {key}"
+    else:
+        err.write(f"note: ${args.api_key_env} is not set; sending no Authorization header\n")
+    url = args.base_url.rstrip("/") + "/chat/completions"
+    partial = path.with_name(f".{path.name}.{os.getpid()}.part")
+    timeout = httpx.Timeout(args.timeout, connect=min(args.timeout, 10.0))
+    printer = _Printer(out)
+    start = time.monotonic()
+    progress = _Progress(out, err, start)
+    chunks = 0
+    num_bytes = 0
+    stream: ChatStream | None = None
+    failure: SSEStreamError | None = None
+    out.write(f"ssestream record: POST {url} (model {args.model})\n\n")
+    out.flush()
+    try:
+        transport = RecordingTransport(httpx.HTTPTransport(), partial)
+        with (
+            httpx.Client(transport=transport, timeout=timeout) as client,
+            connect_chat(
+                client, "POST", url, json=request_body(args.model, args.prompt), headers=headers
+            ) as stream,
+        ):
+            try:
+                for chunk in stream:
+                    chunks += 1
+                    for choice in chunk.choices:
+                        if choice.index not in (0, None):
+                            continue
+                        delta = choice.delta
+                        if delta.reasoning_content:
+                            printer.write("reasoning", delta.reasoning_content)
+                        if delta.content:
+                            printer.write("answer", delta.content)
+                        if delta.refusal:
+                            printer.write("refusal", delta.refusal)
+                    num_bytes = stream.response.num_bytes_downloaded
+                    progress.update(num_bytes, chunks)
+            except (APIStatusError, UnexpectedContentTypeError):
+                raise
+            except SSEStreamError as exc:  # mid-stream: keep what was recorded
+                failure = exc
+            num_bytes = stream.response.num_bytes_downloaded
+    except (APIStatusError, UnexpectedContentTypeError) as exc:
+        partial.unlink(missing_ok=True)
+        printer.end()
+        err.write(f"error: {url}: {exc.message}\nnothing recorded\n")
+        return 2
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
+        partial.unlink(missing_ok=True)
+        printer.end()
+        reason = str(exc) or type(exc).__name__
+        err.write(f"error: cannot reach {url}: {type(exc).__name__}: {reason}\nnothing recorded\n")
+        return 2
+    except OSError as exc:  # the recording file
+        partial.unlink(missing_ok=True)
+        err.write(f"error: cannot write {path}: {exc.strerror or exc}\n")
+        return 2
+    try:
+        os.replace(partial, path)
+    except OSError as exc:
+        err.write(f"error: cannot write {path}: {exc.strerror or exc}\n")
+        return 2
+    printer.end()
+    assert stream is not None
+    _summary(stream, stream.completion, chunks, out)
+    out.flush()
+    if failure is not None:
+        err.write(f"error: {type(failure).__name__}: {failure.message}\n")
+        progress.end(num_bytes, chunks, f"recorded to {path} (incomplete)")
+        return 1
+    progress.end(num_bytes, chunks, f"recorded to {path}")
+    return 1 if stream.interrupted else 0

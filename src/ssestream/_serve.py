@@ -1,0 +1,81 @@
+"""``ssestream serve``: the command that runs the recording server of :mod:`ssestream.testing`.
+
+The server itself (the app, its faults, the runner) is testing-toolkit code, in
+``ssestream/testing/_server.py``; this module only turns the command line into a call.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+
+from .testing._server import Pace, _bind, _url, _uvicorn_server, create_app
+
+__all__ = ["parse_pace", "serve_command"]
+
+
+def parse_pace(text: str) -> Pace:
+    """Parse ``--pace``: ``recorded``, ``none`` or a speed factor > 0.
+
+    Raises:
+        argparse.ArgumentTypeError: anything else (argparse reports it).
+    """
+    if text in ("recorded", "none"):
+        return text  # type: ignore[return-value]
+    try:
+        speed = float(text)
+    except ValueError:
+        speed = math.nan
+    if not (math.isfinite(speed) and speed > 0):
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected 'recorded', 'none' or a speed factor > 0 (e.g. 2)"
+        )
+    return speed
+
+
+def serve_command(args: argparse.Namespace) -> int:
+    """Run ``ssestream serve`` until interrupted; returns the exit status.
+
+    ``args`` holds ``recordings``, ``host``, ``port``, ``pace``, ``fault``,
+    ``first_token_delay`` and ``event_gap``. Exit status 2 when a recording cannot be
+    read or served, the address cannot be bound, or starlette/uvicorn are missing.
+    """
+    err = sys.stderr
+    try:
+        app = create_app(
+            args.recordings,
+            pace=args.pace,
+            fault=args.fault,
+            first_token_delay=args.first_token_delay,
+            event_gap=args.event_gap,
+        )
+        server = _uvicorn_server(app, log_level="info", graceful_seconds=1)
+    except ImportError as exc:
+        err.write(
+            f"error: ssestream serve needs starlette and uvicorn ({exc}); "
+            "install them with: pip install 'ssestream[cli]'\n"
+        )
+        return 2
+    except OSError as exc:
+        err.write(f"error: cannot read {exc.filename}: {exc.strerror}\n")
+        return 2
+    except ValueError as exc:  # RecordingFormatError included
+        err.write(f"error: {exc}\n")
+        return 2
+    try:
+        sock = _bind(args.host, args.port)
+    except OSError as exc:
+        err.write(f"error: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}\n")
+        return 2
+    models = ", ".join(app.state.models) or "(none recorded)"
+    err.write(
+        f"ssestream serve: {app.state.exchanges} exchange(s) from "
+        f"{len(args.recordings)} recording(s); models: {models}\n"
+        f"pace: {args.pace}  fault: {args.fault}\n"
+        f"base URL: {_url(sock)}/v1  (e.g. OPENAI_BASE_URL={_url(sock)}/v1)\n"
+    )
+    err.flush()
+    with sock:
+        server.run(sockets=[sock])
+    return 0

@@ -49,6 +49,24 @@ __all__ = [
 _E = TypeVar("_E", bound=SSEStreamError)
 
 _loads = json.loads
+_raw_decode = json.JSONDecoder().raw_decode
+
+
+def _decode_json(text: str) -> Any:
+    """Return ``json.loads(text)``, sooner for the usual payload: an object, nothing after.
+
+    ``json.loads`` matches a whitespace pattern before and after the document, which
+    costs a quarter of decoding a typical chunk (measured); ``raw_decode``, the
+    documented ``JSONDecoder`` method it calls in between, does not. Text with anything
+    around the object (whitespace, which is valid, or extra data, which is not) goes
+    to ``json.loads``, so results and errors are the same.
+    """
+    if text[:1] == "{":
+        value, end = _raw_decode(text)
+        if end == len(text):
+            return value
+    return _loads(text)
+
 
 ERROR_BODY_BYTES = 64 * 1024
 """How much of an error response's body is read to explain it: 64 KiB."""
@@ -340,7 +358,7 @@ class ChatStreamParser:
                     self.ignored_events += 1
                     continue
             try:
-                payload = _loads(data)
+                payload = _decode_json(data)
             except ValueError as exc:
                 error = ChunkParseError(
                     f"event {self.events - 1} is not JSON ({exc}): {data[:200]!r}",

@@ -242,15 +242,17 @@ async def aiter_events(
 
 
 class _ChatStreamBase:
-    """What the twins share: the parser and the read-only results."""
+    """What the twins share: construction, the parser and the read-only results."""
+
+    _body: Any  # the twin's body generator (sync or async) once reading began
 
     def __init__(
         self,
         source: Any,
         *,
-        max_line_bytes: int | None,
-        max_event_bytes: int | None,
-        keep_chunks: bool,
+        max_line_bytes: int | None = DEFAULT_MAX_LINE_BYTES,
+        max_event_bytes: int | None = DEFAULT_MAX_EVENT_BYTES,
+        keep_chunks: bool = False,
     ) -> None:
         self._parser = ChatStreamParser(
             max_line_bytes=max_line_bytes, max_event_bytes=max_event_bytes, keep_chunks=keep_chunks
@@ -258,6 +260,7 @@ class _ChatStreamBase:
         self.response: Any = source if _is_response(source) else None
         self._parser.response = self.response
         self._source = source
+        self._body = None
 
     @property
     def completion(self) -> ChatCompletion:
@@ -339,21 +342,7 @@ class ChatStream(_ChatStreamBase):
     a response.
     """
 
-    def __init__(
-        self,
-        source: Any,
-        *,
-        max_line_bytes: int | None = DEFAULT_MAX_LINE_BYTES,
-        max_event_bytes: int | None = DEFAULT_MAX_EVENT_BYTES,
-        keep_chunks: bool = False,
-    ) -> None:
-        super().__init__(
-            source,
-            max_line_bytes=max_line_bytes,
-            max_event_bytes=max_event_bytes,
-            keep_chunks=keep_chunks,
-        )
-        self._body: Generator[bytes, None, None] | None = None
+    _body: Generator[bytes, None, None] | None
 
     def __iter__(self) -> ChatStream:
         if self._parser.finished:
@@ -438,21 +427,7 @@ class AsyncChatStream(_ChatStreamBase):
     (arguments, results, errors) is as in :class:`ChatStream`.
     """
 
-    def __init__(
-        self,
-        source: Any,
-        *,
-        max_line_bytes: int | None = DEFAULT_MAX_LINE_BYTES,
-        max_event_bytes: int | None = DEFAULT_MAX_EVENT_BYTES,
-        keep_chunks: bool = False,
-    ) -> None:
-        super().__init__(
-            source,
-            max_line_bytes=max_line_bytes,
-            max_event_bytes=max_event_bytes,
-            keep_chunks=keep_chunks,
-        )
-        self._body: AsyncGenerator[bytes, None] | None = None
+    _body: AsyncGenerator[bytes, None] | None
 
     def __aiter__(self) -> AsyncChatStream:
         if self._parser.finished:

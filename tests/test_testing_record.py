@@ -172,7 +172,7 @@ def test_record_then_replay_gives_the_same_reads_and_timing(
     assert exchange.request.json == {"model": "gpt-4o", "stream": True, "max_tokens": 9}
     assert [read.data for read in exchange.reads] == PIECES
     for read, seen in zip(exchange.reads, times, strict=True):
-        assert read.t == pytest.approx(seen, abs=0.025)
+        assert read.t == pytest.approx(seen, abs=0.05)  # reads are GAP = 60 ms apart
     assert 0 < exchange.response_t <= exchange.reads[0].t
     assert exchange.end_t >= exchange.reads[-1].t
     assert exchange.error is None

@@ -244,8 +244,7 @@ class ChatStreamParser:
         self, status_code: int, headers: Mapping[str, str] | None, body: bytes
     ) -> SSEStreamError:
         """The error for a refused head (see :func:`head_error`); also ends the stream."""
-        self._finished = True
-        self._broken = True
+        self.stop()
         return head_error(status_code, headers, body, response=self.response)
 
     def receive_data(self, data: bytes) -> bool:

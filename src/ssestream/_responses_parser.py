@@ -83,7 +83,7 @@ def _copy(value: Any) -> Any:
 
 
 _FRAGMENTS = 64
-_CHARS_PER_FRAGMENT = 4096
+_CHARS_PER_FRAGMENT = 64
 
 
 class _Text:
@@ -91,7 +91,9 @@ class _Text:
 
     The list is joined into its first item once it holds more than ``_FRAGMENTS``
     items and more than one per ``_CHARS_PER_FRAGMENT`` characters of that first item:
-    each join copies at most that many characters per fragment taken in.
+    a join then copies at most that many characters per fragment taken in since the
+    last one (linear work), and the fragments waiting cost about as much memory as
+    the text (a short ``str`` is some 50 bytes).
     """
 
     __slots__ = ("deltas", "parts")
@@ -416,6 +418,7 @@ class ResponseStreamParser:
         ``response`` (the HTTP response, if unset); ``completion`` stays ``None``.
         """
         self.stop()
+        self._broken = True
         setattr(error, "partial_response", self.response)  # noqa: B010 (documented attribute)
         if error.response is None:
             error.response = self.response_http

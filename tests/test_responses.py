@@ -1,0 +1,766 @@
+"""Responses API streams: every recording, rebuilt by ResponseStreamParser and checked.
+
+Oracles, independent of the code under test:
+
+* the recording itself: its ``data:`` lines parsed with ``json.loads`` give the events
+  (the parser must hand out exactly those, in order), and its terminal event's
+  ``response`` is the final answer;
+* ``expected.json`` (``tests/fixtures/responses/INDEX.md``): the status, output text,
+  calls, usage, incomplete details, error and per-part joined deltas each recording states;
+* the openai SDK's own helper, ``client.responses.stream(...)`` through an
+  ``httpx.MockTransport``, on the files it handles; the five it fails on are named, with
+  the exception it raises, in ``test_sdk_fails_where_ssestream_reads``.
+
+Each recording is read by the sans-IO parser whole, in 7-byte pieces and in seeded
+random pieces (the suite's read sizes, ``test_recordings.split``).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import openai
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_recordings import SPLITS, drop_none, split
+
+from ssestream import (
+    END,
+    NEED_DATA,
+    ChunkParseError,
+    LimitExceededError,
+    SSEStreamError,
+    StreamAPIError,
+)
+from ssestream._decoder import ServerSentEvent
+from ssestream._responses_parser import ResponseMismatch, ResponseStreamParser
+from ssestream._responses_types import (
+    Response,
+    ResponseLifecycleEvent,
+    ResponseOutputItemEvent,
+    ResponseStreamEvent,
+    ResponseTextDeltaEvent,
+    ResponseTextDoneEvent,
+    looks_like_responses_event,
+)
+
+FIXTURES = Path(__file__).parent / "fixtures"
+RESPONSES = sorted((FIXTURES / "responses").glob("*.sse"))
+EXPECTED: dict[str, dict[str, Any]] = {
+    entry["file"]: entry
+    for entry in json.loads((FIXTURES / "responses" / "expected.json").read_text())
+}
+TERMINAL = ("response.completed", "response.incomplete", "response.failed")
+
+
+def payloads(raw: bytes) -> list[dict[str, Any]]:
+    """The decoded ``data:`` lines of a recording (each has one per event), ``[DONE]`` aside."""
+    return [
+        json.loads(line[6:])
+        for line in raw.decode("utf-8").split("\n")
+        if line.startswith("data: ") and line[6:].strip() != "[DONE]"
+    ]
+
+
+def terminal_payload(raw: bytes) -> dict[str, Any] | None:
+    return next((p for p in payloads(raw) if p["type"] in TERMINAL), None)
+
+
+class Parsed:
+    """What the sans-IO parser gave for one body: events, the parser, the error."""
+
+    def __init__(self, pieces: list[bytes], **kwargs: Any) -> None:
+        self.parser = ResponseStreamParser(**kwargs)
+        self.events: list[ResponseStreamEvent] = []
+        self.error: SSEStreamError | None = None
+        parser = self.parser
+        try:
+            for piece in pieces:
+                parser.receive_data(piece)
+                if self._drain() is END:
+                    return
+            parser.receive_eof()
+            assert self._drain() is END
+        except SSEStreamError as exc:
+            self.error = exc
+            assert parser.finished
+            assert parser.next_event() is END
+
+    def _drain(self) -> Any:
+        while True:
+            item = self.parser.next_event()
+            if item is NEED_DATA or item is END:
+                return item
+            assert isinstance(item, ResponseStreamEvent)
+            self.events.append(item)
+
+    @property
+    def response(self) -> Response:
+        return self.parser.response
+
+
+def parse(raw: bytes, how: str = "whole", **kwargs: Any) -> Parsed:
+    return Parsed(split(raw, how), **kwargs)
+
+
+def test_every_recording_is_collected() -> None:
+    assert len(RESPONSES) == 39
+    assert sorted(EXPECTED) == [p.name for p in RESPONSES]
+
+
+# --------------------------------------------------------------------------- recordings
+
+
+def stated(response: Response, expected: dict[str, Any]) -> dict[str, Any]:
+    """Our response in expected.json's terms, read through the typed views."""
+    calls = []
+    for item, want in zip(
+        [i for i in response.output if i.type in ("function_call", "custom_tool_call", "mcp_call")],
+        expected["calls"],
+        strict=False,
+    ):
+        calls.append({key: item.get(key) for key in want})
+    return {
+        "status": response.status,
+        "output_text": response.output_text,
+        "calls": calls,
+        "usage": response.usage.to_dict() if response.usage is not None else None,
+        "incomplete_details": response.incomplete_details,
+    }
+
+
+def joined_deltas(response: Response) -> dict[str, dict[str, str]]:
+    """Each streamed text of a response in ``expected.json``'s ``accumulated_from_deltas``
+    shape: ``"output_index/part_index"`` for parts, ``"output_index"`` for item fields."""
+    out: dict[str, dict[str, str]] = {}
+    for index, item in enumerate(response.output):
+        for part_index, part in enumerate(item.content):
+            kind = {"output_text": "output_text", "reasoning_text": "reasoning_text"}.get(part.type)
+            if kind is not None and part.text:
+                out.setdefault(kind, {})[f"{index}/{part_index}"] = part.text
+        for part_index, part in enumerate(item.summary):
+            if part.text:
+                out.setdefault("reasoning_summary", {})[f"{index}/{part_index}"] = part.text
+        field = {
+            "function_call": ("function_call_arguments", "arguments"),
+            "mcp_call": ("mcp_call_arguments", "arguments"),
+            "custom_tool_call": ("custom_tool_input", "input"),
+            "code_interpreter_call": ("code_interpreter_code", "code"),
+        }.get(item.type)
+        if field is not None and item.get(field[1]):
+            out.setdefault(field[0], {})[str(index)] = item.get(field[1])
+    return out
+
+
+@pytest.mark.parametrize("how", SPLITS)
+@pytest.mark.parametrize("path", RESPONSES, ids=lambda p: p.stem[:48])
+def test_recording(path: Path, how: str) -> None:
+    raw = path.read_bytes()
+    expected = EXPECTED[path.name]
+    run = parse(raw, how)
+    sent = payloads(raw)
+
+    # Lossless, in order: every event up to the end (terminal or error) is its payload.
+    handed = [event.to_dict() for event in run.events]
+    assert handed == sent[: len(handed)]
+    assert all(event.type == event.to_dict()["type"] for event in run.events)
+    assert run.parser.mismatches == []
+    assert run.parser.sequence_gaps == []
+
+    if expected["error"] is not None:
+        # The error event ends the stream (before OpenAI's response.failed that follows it).
+        assert isinstance(run.error, StreamAPIError)
+        assert run.error.message == expected["error"]["message"]
+        assert run.error.code == expected["error"]["code"]
+        assert run.error.body == sent[len(handed)]
+        assert run.error.event is not None
+        assert run.error.partial_response == run.response  # type: ignore[attr-defined]
+        assert run.error.completion is None
+        assert run.parser.interrupted is True
+        assert run.parser.terminal_event is None
+        assert joined_deltas(run.response) == expected["accumulated_from_deltas"]
+        return
+
+    assert run.error is None
+    assert run.parser.interrupted is False
+    assert run.parser.terminal_event == expected["terminal_event"]
+    assert len(handed) == next(n for n, p in enumerate(sent) if p["type"] in TERMINAL) + 1
+    response = run.response
+    # The terminal response wins, whole (see ResponseStreamParser).
+    terminal = terminal_payload(raw)
+    assert terminal is not None
+    assert response.to_dict() == terminal["response"]
+    assert response.id == expected["response_id"]
+    assert stated(response, expected) == {
+        key: expected[key]
+        for key in ("status", "output_text", "calls", "usage", "incomplete_details")
+    }
+    assert [item.type for item in response.output] == expected["openai_python_3_57_0"].get(
+        "final_items", [i["type"] for i in expected["final_output"]]
+    )
+
+
+def without_statements(raw: bytes) -> bytes:
+    """The recording minus every event that states a value in full: ``*.done``,
+    ``response.output_item.done`` and the terminal event. What is left is the deltas."""
+    blocks = raw.split(b"\n\n")
+    cut = (b'.done"', *(f'"{kind}"'.encode() for kind in TERMINAL))
+    return b"\n\n".join(b for b in blocks if not any(marker in b for marker in cut))
+
+
+def streamed_texts(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per output item: its type and every field the deltas build, as text."""
+    out = []
+    for item in items:
+        entry: dict[str, Any] = {"type": item["type"]}
+        for field in ("arguments", "input", "code"):
+            if field in item:
+                entry[field] = item[field]
+        for key in ("content", "summary"):
+            if isinstance(item.get(key), list):
+                entry[key] = [
+                    (p.get("type"), p.get("text"), p.get("refusal"), p.get("annotations"))
+                    for p in item[key]
+                ]
+        out.append(entry)
+    return out
+
+
+# The two files where the deltas alone cannot give the final output, and why.
+NOT_FROM_DELTAS = {
+    # LM Studio sends a function call's arguments only in the .done event, no deltas.
+    "vercel-ai-lmstudio-reasoning-function-call.sse": ("function_call", "arguments"),
+    # A built-in tool's item is kept as sent: tool_search_call's arguments come with
+    # its output_item.done only.
+    "vercel-ai-openai-tool-search.sse": ("tool_search_call", "arguments"),
+}
+
+
+ANSWERED = [p for p in RESPONSES if EXPECTED[p.name]["error"] is None]
+
+
+@pytest.mark.parametrize("path", ANSWERED, ids=lambda p: p.stem[:48])
+def test_rebuild_from_deltas_alone(path: Path) -> None:
+    """The real check of the rebuild: with every full statement removed, the texts
+    rebuilt from the deltas equal the terminal response's."""
+    raw = path.read_bytes()
+    terminal = terminal_payload(raw)
+    assert terminal is not None
+    run = parse(without_statements(raw), "random")
+    assert run.error is None
+    assert run.parser.interrupted is True  # no terminal event any more
+    ours = streamed_texts(run.response.to_dict()["output"])
+    final = streamed_texts(terminal["response"]["output"])
+    if path.name in NOT_FROM_DELTAS:
+        kind, field = NOT_FROM_DELTAS[path.name]
+        differ = [n for n, (a, b) in enumerate(zip(ours, final, strict=True)) if a != b]
+        assert [(final[n]["type"], ours[n][field] != final[n][field]) for n in differ] == [
+            (kind, True)
+        ]
+        return
+    assert ours == final
+    assert joined_deltas(run.response) == EXPECTED[path.name]["accumulated_from_deltas"]
+
+
+def test_item_ids_rotating_and_renamed() -> None:
+    """GitHub Copilot sends a new item_id on every event; OpenRouter renames its reasoning
+    item in the terminal response. Keyed by output_index, both rebuild right."""
+    raw = (FIXTURES / "responses" / "vercel-ai-github-copilot-id-rotation.sse").read_bytes()
+    ids = {p.get("item_id") for p in payloads(raw) if p.get("output_index") == 1}
+    assert len(ids) > 50
+    run = parse(raw, "7")
+    assert run.parser.mismatches == []
+    assert (
+        run.response.output_text
+        == EXPECTED["vercel-ai-github-copilot-id-rotation.sse"]["output_text"]
+    )
+    raw = FIXTURES / "responses" / "pydantic-ai-openrouter-gpt-oss-20b-reasoning-text.sse"
+    run = parse(raw.read_bytes())
+    added = [e for e in run.events if e.type == "response.output_item.added"]
+    assert isinstance(added[0], ResponseOutputItemEvent)
+    assert added[0].item.id != run.response.output[0].id  # rs_tmp_... renamed
+    assert run.response.output[0].content[0].text.startswith("The user asks")
+
+
+def test_openrouter_done_after_the_terminal_event_is_not_read() -> None:
+    raw = FIXTURES / "responses" / "pydantic-ai-openrouter-gpt-oss-20b-reasoning-text.sse"
+    body = raw.read_bytes()
+    assert body.rstrip().endswith(b"data: [DONE]")
+    run = parse(body + b"data: {not json}\n\n")
+    assert run.error is None
+    assert run.parser.terminal_event == "response.completed"
+    assert run.parser.ignored_events == 0
+
+
+# --------------------------------------------------------------------------- the SDK
+
+
+def sdk_final(raw: bytes) -> Any:
+    """The openai SDK's ``responses.stream(...).get_final_response()`` on a body."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=raw)
+
+    http = httpx.Client(transport=httpx.MockTransport(handler))
+    client = openai.OpenAI(
+        api_key="sk-test", base_url="https://api.example.test/v1", http_client=http, max_retries=0
+    )
+    with client.responses.stream(model="test-model", input="hi") as stream:
+        for _ in stream:
+            pass
+        return stream.get_final_response()
+
+
+def comparable(response: dict[str, Any]) -> dict[str, Any]:
+    """The fields both must agree on, from a response dict (None values dropped)."""
+    items = []
+    for item in response["output"]:
+        entry = {
+            k: item.get(k)
+            for k in ("type", "id", "status", "name", "call_id", "arguments", "input")
+            if item.get(k) is not None
+        }
+        entry["streamed"] = streamed_texts([item])[0]
+        items.append(entry)
+    return drop_none(
+        {
+            "id": response["id"],
+            "status": response["status"],
+            "model": response["model"],
+            "usage": response.get("usage"),
+            "output": items,
+        }
+    )
+
+
+SDK_FAILS = {
+    "langchain-openai-gpt-4o-mini-incomplete.sse": (
+        RuntimeError,
+        "Didn't receive a `response.completed` event.",
+    ),
+    "pydantic-ai-openai-background-resume-starting-after.sse": (
+        RuntimeError,
+        "Expected to have received `response.created` before `response.queued`",
+    ),
+    "vercel-ai-github-copilot-id-rotation.sse": (
+        RuntimeError,
+        "Lifecycle response identity changed.",
+    ),
+    "aibridge-handwritten-error-event.sse": (
+        RuntimeError,
+        "Received a content event for output index 0 before receiving its output item",
+    ),
+    "vercel-ai-openai-error-insufficient-quota.sse": (openai.APIError, "You exceeded your"),
+}
+
+
+@pytest.mark.parametrize(
+    "path", [p for p in RESPONSES if p.name not in SDK_FAILS], ids=lambda p: p.stem[:48]
+)
+def test_sdk_agrees(path: Path) -> None:
+    raw = path.read_bytes()
+    final = sdk_final(raw)
+    ours = parse(raw, "random").response
+    assert comparable(ours.to_dict()) == comparable(final.model_dump(mode="json"))
+    assert final.output_text == ours.output_text
+
+
+@pytest.mark.parametrize("name", sorted(SDK_FAILS))
+def test_sdk_fails_where_ssestream_reads(name: str) -> None:
+    """Five real or hand-written streams that the SDK's helper cannot finish."""
+    raw = (FIXTURES / "responses" / name).read_bytes()
+    kind, message = SDK_FAILS[name]
+    with pytest.raises(kind) as info:
+        sdk_final(raw)
+    assert str(info.value).startswith(message)
+    run = parse(raw, "7")
+    expected = EXPECTED[name]
+    if expected["error"] is not None:  # an error event: the typed error, the text so far
+        assert isinstance(run.error, StreamAPIError)
+        assert run.error.message == expected["error"]["message"]
+        assert joined_deltas(run.response) == expected["accumulated_from_deltas"]
+    else:  # ssestream reads the whole answer
+        assert run.error is None
+        assert run.response.status == expected["status"]
+        assert run.response.output_text == expected["output_text"]
+        assert run.response.incomplete_details == expected["incomplete_details"]
+
+
+# --------------------------------------------------------------------------- properties
+
+SAMPLES = [
+    "fantasy-openai-gpt-5-reasoning-summary-function-call.sse",
+    "pydantic-ai-openrouter-gpt-oss-20b-reasoning-text.sse",
+    "vercel-ai-openai-error-insufficient-quota.sse",
+    "pydantic-ai-openai-web-search-annotations.sse",
+]
+
+
+@functools.cache
+def whole_result(name: str) -> tuple[Any, ...]:
+    return result_of(parse((FIXTURES / "responses" / name).read_bytes()))
+
+
+def result_of(run: Parsed) -> tuple[Any, ...]:
+    error = run.error
+    return (
+        [e.to_dict() for e in run.events],
+        run.response.to_dict(),
+        run.parser.interrupted,
+        run.parser.mismatches,
+        (type(error), error.message) if error is not None else None,
+    )
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(name=st.sampled_from(SAMPLES), data=st.data())
+def test_any_split_gives_the_same_result(name: str, data: st.DataObject) -> None:
+    raw = (FIXTURES / "responses" / name).read_bytes()
+    cuts = sorted(data.draw(st.sets(st.integers(1, len(raw) - 1), max_size=40)))
+    pieces = [raw[a:b] for a, b in zip([0, *cuts], [*cuts, len(raw)], strict=True)]
+    assert result_of(Parsed(pieces)) == whole_result(name)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.binary(max_size=64), max_size=8))
+def test_random_bytes_raise_only_ssestream_errors(pieces: list[bytes]) -> None:
+    run = Parsed(pieces, max_line_bytes=256, max_event_bytes=512)
+    assert run.parser.finished
+    run.response.to_dict()
+
+
+EVENT_TEXT = st.sampled_from(
+    [
+        '{"type":"response.output_text.delta","output_index":0,"content_index":0,"delta":"a"}',
+        '{"type":"response.output_text.done","output_index":0,"content_index":1,"text":"b"}',
+        '{"type":"response.output_item.added","output_index":1,"item":{"type":"message"}}',
+        '{"type":"response.output_item.done","output_index":0,"item":{"type":"reasoning"}}',
+        '{"type":"response.content_part.added","output_index":0,"content_index":0,"part":{}}',
+        '{"type":"response.reasoning_summary_text.delta","output_index":2,"summary_index":0,'
+        '"delta":"s"}',
+        '{"type":"response.function_call_arguments.delta","output_index":0,"delta":"{"}',
+        '{"type":"response.output_text.annotation.added","output_index":0,"content_index":0,'
+        '"annotation_index":3,"annotation":{"type":"url_citation"}}',
+        '{"type":"response.completed","response":{"output":[]}}',
+        '{"type":"response.created","response":{"id":"r","output":[]}}',
+        '{"type":"response.failed","response":{"error":null}}',
+        '{"type":"error"}',
+        '{"type":"response.output_text.delta","output_index":-1,"delta":"x"}',
+        '{"type":"response.output_text.delta","output_index":0,"delta":7}',
+        '{"type":"response.output_item.added","output_index":0,"item":[]}',
+        '{"type":"response.in_progress","response":"x"}',
+        '{"type":5}',
+        '{"sequence_number":1}',
+        "[1]",
+        "[DONE]",
+        "not json",
+        "",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(EVENT_TEXT, max_size=12), st.integers(1, 64))
+def test_random_events_raise_only_ssestream_errors(texts: list[str], size: int) -> None:
+    """Well-framed events with wrong shapes: typed errors or a rebuilt response."""
+    raw = b"".join(f"data: {text}\n\n".encode() for text in texts)
+    run = Parsed([raw[i : i + size] for i in range(0, len(raw), size)] or [b""])
+    assert run.parser.finished
+    assert isinstance(run.response.output, list)
+    objects = [json.loads(t) for t in texts if t.startswith("{")]
+    assert [event.to_dict() for event in run.events] == objects[: len(run.events)]
+
+
+@settings(max_examples=100, deadline=None)
+@given(name=st.sampled_from(SAMPLES), data=st.data())
+def test_corrupted_recordings_raise_only_ssestream_errors(name: str, data: st.DataObject) -> None:
+    raw = bytearray((FIXTURES / "responses" / name).read_bytes())
+    for _ in range(data.draw(st.integers(1, 20))):
+        raw[data.draw(st.integers(0, len(raw) - 1))] = data.draw(st.integers(0, 255))
+    run = parse(bytes(raw), "random")
+    run.response.to_dict()
+
+
+# --------------------------------------------------------------------------- rules
+
+
+def body(*events: dict[str, Any] | str, event_lines: bool = True) -> bytes:
+    out = []
+    for event in events:
+        if isinstance(event, str):
+            out.append(f"data: {event}\n\n")
+        elif event_lines:
+            out.append(f"event: {event['type']}\ndata: {json.dumps(event)}\n\n")
+        else:
+            out.append(f"data: {json.dumps(event)}\n\n")
+    return "".join(out).encode()
+
+
+CREATED = {"type": "response.created", "response": {"id": "r1", "status": "in_progress"}}
+
+
+def message_added(index: int = 0) -> dict[str, Any]:
+    return {
+        "type": "response.output_item.added",
+        "output_index": index,
+        "item": {"type": "message", "id": "m", "role": "assistant", "content": []},
+    }
+
+
+def text_delta(text: str, index: int = 0, sequence: int | None = None) -> dict[str, Any]:
+    event: dict[str, Any] = {
+        "type": "response.output_text.delta",
+        "output_index": index,
+        "content_index": 0,
+        "delta": text,
+    }
+    if sequence is not None:
+        event["sequence_number"] = sequence
+    return event
+
+
+def completed(output: list[Any] | None) -> dict[str, Any]:
+    response: dict[str, Any] = {"id": "r1", "status": "completed"}
+    if output is not None:
+        response["output"] = output
+    return {"type": "response.completed", "response": response}
+
+
+def test_the_body_ending_before_a_terminal_event_is_interrupted() -> None:
+    run = parse(body(CREATED, message_added(), text_delta("Hel"), text_delta("lo")), "7")
+    assert run.error is None
+    assert run.parser.interrupted is True
+    assert run.parser.terminal_event is None
+    assert run.response.status == "in_progress"
+    assert run.response.output_text == "Hello"
+    assert run.response.output[0].content[0].type == "output_text"
+
+
+def test_done_before_a_terminal_event_ends_the_stream_interrupted() -> None:
+    run = parse(body(CREATED, message_added(), text_delta("a"), "[DONE]", text_delta("b")))
+    assert run.parser.interrupted is True
+    assert run.response.output_text == "a"
+    assert len(run.events) == 3
+
+
+def test_sequence_gaps_and_repeats_are_noted_not_fatal() -> None:
+    events = [text_delta(t, sequence=n) for t, n in (("a", 3), ("b", 4), ("c", 6), ("d", 5))]
+    events.append(text_delta("e", sequence=7))
+    run = parse(body(*events))
+    assert run.error is None
+    assert run.parser.sequence_gaps == [(5, 6), (7, 5)]
+    assert run.response.output_text == "abcde"
+
+
+def test_a_done_that_contradicts_the_deltas_wins_and_is_noted() -> None:
+    done = {
+        "type": "response.output_text.done",
+        "output_index": 0,
+        "content_index": 0,
+        "text": "Hullo",
+    }
+    run = parse(body(CREATED, message_added(), text_delta("Hel"), text_delta("lo"), done))
+    assert run.response.output_text == "Hullo"
+    assert run.parser.mismatches == [
+        ResponseMismatch(
+            path="output[0].content[0].text",
+            rebuilt="Hello",
+            stated="Hullo",
+            event_type="response.output_text.done",
+        )
+    ]
+    assert isinstance(run.events[-1], ResponseTextDoneEvent)
+    assert run.events[-1].value == "Hullo"
+
+
+def test_the_terminal_response_wins_and_a_missing_output_keeps_the_rebuild() -> None:
+    final_item = {"type": "message", "id": "m2", "content": [{"type": "output_text", "text": "Hi"}]}
+    run = parse(body(CREATED, message_added(), text_delta("Ho"), completed([final_item])))
+    assert run.response.output[0].id == "m2"
+    assert run.response.output_text == "Hi"
+    assert [m.path for m in run.parser.mismatches] == ["output[0].content[0].text"]
+    run = parse(body(CREATED, message_added(), text_delta("Ho"), completed(None)))
+    assert run.response.status == "completed"
+    assert run.response.output_text == "Ho"
+    assert run.parser.mismatches == []
+
+
+def test_response_failed_raises_with_the_partial_response() -> None:
+    failed = {
+        "type": "response.failed",
+        "response": {
+            "id": "r1",
+            "status": "failed",
+            "error": {"code": "server_error", "message": "boom"},
+            "output": [],
+        },
+    }
+    run = parse(body(CREATED, message_added(), text_delta("part"), failed))
+    assert isinstance(run.error, StreamAPIError)
+    assert run.error.message == "response.failed: boom"
+    assert run.error.code == "server_error"
+    partial = run.error.partial_response  # type: ignore[attr-defined]
+    assert partial.status == "failed"
+    assert partial.output_text == "part"  # the failed response had no output: rebuilt kept
+    assert run.parser.terminal_event == "response.failed"
+    assert run.parser.interrupted is True
+    assert len(run.events) == 3
+
+
+@pytest.mark.parametrize(
+    ("error", "message", "code"),
+    [
+        ({"type": "error", "code": "c", "message": "flat", "param": None}, "flat", "c"),
+        ({"type": "error", "error": {"code": "q", "message": "nested"}}, "nested", "q"),
+        ({"type": "error"}, 'the server sent an error event: {"type": "error"}', None),
+        ({"error": {"message": "no type"}}, "no type", None),
+    ],
+)
+def test_error_events(error: dict[str, Any], message: str, code: str | None) -> None:
+    run = parse(body(CREATED, message_added(), text_delta("x"), error, event_lines=False))
+    assert isinstance(run.error, StreamAPIError)
+    assert run.error.message == message
+    assert run.error.code == code
+    assert run.error.partial_response.output_text == "x"  # type: ignore[attr-defined]
+
+
+def test_a_named_error_event_with_other_data() -> None:
+    run = parse(b'event: error\ndata: {"message": "overloaded"}\n\n')
+    assert isinstance(run.error, StreamAPIError)
+    assert run.error.message == "overloaded"
+
+
+@pytest.mark.parametrize(
+    ("data", "fragment"),
+    [
+        ("{oops", "is not JSON"),
+        ("[1, 2]", "not an object"),
+        ('{"no": "type"}', 'no "type"'),
+        ('{"type": "response.output_text.delta", "output_index": 0, "delta": 5}', '"delta"'),
+        ('{"type": "response.output_text.delta", "delta": "a"}', '"output_index"'),
+        ('{"type": "response.output_item.added", "output_index": 0, "item": "x"}', '"item"'),
+        ('{"type": "response.created", "response": null}', '"response"'),
+        ("[" * 100_000 + "]" * 100_000, "is not JSON"),
+    ],
+)
+def test_bad_events_are_chunk_parse_errors_keeping_the_response(data: str, fragment: str) -> None:
+    run = parse(body(CREATED, message_added(), text_delta("kept"), data))
+    assert isinstance(run.error, ChunkParseError)
+    assert fragment in run.error.message
+    assert run.error.position == 3
+    assert run.error.partial_response.output_text == "kept"  # type: ignore[attr-defined]
+
+
+def test_a_delta_for_an_item_never_added_makes_the_item() -> None:
+    """coder/aibridge's hand-written stream does this; the SDK raises RuntimeError."""
+    run = parse(body(text_delta("a", index=2), {**text_delta("b", index=2), "item_id": "x"}))
+    item = run.response.output[0]
+    assert (item.type, item.role, item.text) == ("message", "assistant", "ab")
+
+
+def test_unknown_events_and_fields_are_kept() -> None:
+    odd = {"type": "provider.thing", "output_index": 0, "x_custom": [1, {"y": 2}]}
+    run = parse(body(CREATED, odd, {**text_delta("t"), "x_extra": True}))
+    assert type(run.events[1]) is ResponseStreamEvent
+    assert run.events[1].get("x_custom") == [1, {"y": 2}]
+    assert run.events[1].extra == {"x_custom": [1, {"y": 2}]}
+    assert isinstance(run.events[2], ResponseTextDeltaEvent)
+    assert run.events[2].extra == {"x_extra": True}
+    assert isinstance(run.events[0], ResponseLifecycleEvent)
+    assert run.events[0].response.id == "r1"
+
+
+def test_the_event_line_names_data_without_a_type() -> None:
+    run = parse(b'event: response.created\ndata: {"response": {"id": "r9"}}\n\n')
+    assert run.response.id == "r9"
+    assert run.events[0].type is None
+
+
+def test_the_callers_objects_are_never_mutated() -> None:
+    run = parse(body(CREATED, message_added(), text_delta("a"), text_delta("b")))
+    before = [json.dumps(e.to_dict()) for e in run.events]
+    first = run.response
+    first.to_dict()["output"][0]["content"][0]["text"] = "changed"
+    first.to_dict()["status"] = "changed"
+    assert run.response.output_text == "ab"
+    assert run.response.status == "in_progress"
+    assert [json.dumps(e.to_dict()) for e in run.events] == before
+
+
+def test_a_plain_json_response_body() -> None:
+    """A server that ignored ``"stream": true``: the body is the response object."""
+    response = {
+        "id": "r",
+        "object": "response",
+        "status": "completed",
+        "output": [{"type": "message", "content": [{"type": "output_text", "text": "Hi"}]}],
+    }
+    run = parse(b"\n " + json.dumps(response).encode(), "7")
+    assert run.error is None
+    assert run.parser.streamed is False
+    assert run.parser.interrupted is False
+    assert run.response.output_text == "Hi"
+    assert [e.type for e in run.events] == ["response.completed"]
+    run = parse(json.dumps({"error": {"message": "bad key", "code": 401}}).encode())
+    assert isinstance(run.error, StreamAPIError)
+    assert run.error.message == "bad key"
+    run = parse(b'{"object": "chat.completion"}')
+    assert isinstance(run.error, ChunkParseError)
+
+
+def test_limits() -> None:
+    run = parse(body(CREATED, text_delta("x" * 1000)), max_event_bytes=500)
+    assert isinstance(run.error, LimitExceededError)
+    assert len(run.events) == 1  # the event before the limit was handed out first
+    run = parse(b"{" + b" " * 1000, "7", max_event_bytes=500)
+    assert isinstance(run.error, LimitExceededError)
+
+
+def test_blank_bytes_before_the_first_event_are_not_kept() -> None:
+    parser = ResponseStreamParser(max_line_bytes=100)
+    for _ in range(1000):
+        parser.receive_data(b"\n" * 1000)
+    assert len(parser._body) == 0
+    parser.receive_data(body(CREATED))
+    assert isinstance(parser.next_event(), ResponseLifecycleEvent)
+
+
+def test_rebuilding_is_linear_in_the_deltas() -> None:
+    """Join work: the text fragments are compacted as they grow (ratio at two sizes)."""
+    import time
+
+    def cost(n: int) -> float:
+        parser = ResponseStreamParser()
+        parser.receive_data(body(CREATED, message_added()))
+        deltas = body(*[text_delta("ab") for _ in range(n)])
+        start = time.perf_counter()
+        parser.receive_data(deltas)
+        while parser.next_event() is not NEED_DATA:
+            pass
+        assert len(parser.response.output_text) == 2 * n
+        return time.perf_counter() - start
+
+    cost(2000)
+    small, large = cost(10_000), cost(40_000)
+    assert large / small < 8, (small, large)
+
+
+def test_looks_like_responses_event() -> None:
+    for path in RESPONSES:
+        raw = path.read_bytes()
+        first = payloads(raw)[0]
+        name = "message" if b"\nevent: " not in b"\n" + raw else first["type"]
+        event = ServerSentEvent(event=name, data=json.dumps(first))
+        assert looks_like_responses_event(event, first)
+        if name != "message":
+            assert looks_like_responses_event(event)
+    for path in sorted((FIXTURES / "providers").glob("*.sse"))[:10]:
+        for line in path.read_text().split("\n"):
+            if line.startswith("data: {"):
+                chunk = json.loads(line[6:])
+                assert not looks_like_responses_event(ServerSentEvent(data=line[6:]), chunk)

@@ -34,18 +34,17 @@ from ssestream import (
     NEED_DATA,
     ChunkParseError,
     LimitExceededError,
-    SSEStreamError,
-    StreamAPIError,
-)
-from ssestream._decoder import ServerSentEvent
-from ssestream._responses_parser import ResponseMismatch, ResponseStreamParser
-from ssestream._responses_types import (
     Response,
     ResponseLifecycleEvent,
+    ResponseMismatch,
     ResponseOutputItemEvent,
     ResponseStreamEvent,
+    ResponseStreamParser,
     ResponseTextDeltaEvent,
     ResponseTextDoneEvent,
+    ServerSentEvent,
+    SSEStreamError,
+    StreamAPIError,
     looks_like_responses_event,
 )
 
@@ -764,3 +763,26 @@ def test_looks_like_responses_event() -> None:
             if line.startswith("data: {"):
                 chunk = json.loads(line[6:])
                 assert not looks_like_responses_event(ServerSentEvent(data=line[6:]), chunk)
+
+
+@pytest.mark.parametrize("module", ["ssestream._responses_types", "ssestream._responses_parser"])
+def test_the_modules_declare_all_and_import_no_io(module: str) -> None:
+    """As tests/test_public_api.py checks for the other private modules."""
+    import ast
+    import importlib
+    import inspect
+
+    import ssestream
+
+    mod = importlib.import_module(module)
+    assert mod.__doc__
+    assert list(mod.__all__) == sorted(mod.__all__, key=lambda n: (not n[:1].isupper(), n))
+    for name in mod.__all__:
+        assert getattr(ssestream, name) is getattr(mod, name)
+    imported = set()
+    for node in ast.walk(ast.parse(inspect.getsource(mod))):
+        if isinstance(node, ast.Import):
+            imported |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            imported.add(node.module.split(".")[0])
+    assert not imported & {"httpx", "httpx2", "anyio", "trio", "asyncio"}

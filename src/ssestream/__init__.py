@@ -6,6 +6,8 @@ Four layers, each usable on its own:
 * :class:`ChatStream` / :class:`AsyncChatStream` - typed :class:`ChatCompletionChunk`
   iterators over an ``httpx``/``httpx2`` response or any byte source, with typed errors;
 * :class:`ChatCompletionAccumulator` - folds chunks back into a :class:`ChatCompletion`;
+* :class:`ResponseStreamParser` - the same for OpenAI Responses API streams: typed
+  :class:`ResponseStreamEvent` s and the rebuilt :class:`Response`;
 * :mod:`ssestream.testing` - record and replay streams to test clients.
 """
 
@@ -22,6 +24,23 @@ from ._exceptions import (
     UnexpectedContentTypeError,
 )
 from ._parser import END, ERROR_BODY_BYTES, NEED_DATA, ChatStreamParser
+from ._responses_parser import ResponseMismatch, ResponseStreamParser
+from ._responses_types import (
+    Response,
+    ResponseAnnotationEvent,
+    ResponseContentPart,
+    ResponseContentPartEvent,
+    ResponseErrorEvent,
+    ResponseLifecycleEvent,
+    ResponseOutputItem,
+    ResponseOutputItemEvent,
+    ResponseStreamEvent,
+    ResponseSummaryPartEvent,
+    ResponseTextDeltaEvent,
+    ResponseTextDoneEvent,
+    ResponseUsage,
+    looks_like_responses_event,
+)
 from ._streams import (
     AsyncChatStream,
     ChatStream,
@@ -75,6 +94,21 @@ __all__ = [
     "Function",
     "FunctionCall",
     "LimitExceededError",
+    "Response",
+    "ResponseAnnotationEvent",
+    "ResponseContentPart",
+    "ResponseContentPartEvent",
+    "ResponseErrorEvent",
+    "ResponseLifecycleEvent",
+    "ResponseMismatch",
+    "ResponseOutputItem",
+    "ResponseOutputItemEvent",
+    "ResponseStreamEvent",
+    "ResponseStreamParser",
+    "ResponseSummaryPartEvent",
+    "ResponseTextDeltaEvent",
+    "ResponseTextDoneEvent",
+    "ResponseUsage",
     "SSEDecoder",
     "SSEStreamError",
     "ServerSentEvent",
@@ -87,4 +121,5 @@ __all__ = [
     "aiter_events",
     "connect_chat",
     "iter_events",
+    "looks_like_responses_event",
 ]

@@ -202,11 +202,11 @@ def ssestream_parser(pieces: list[bytes]) -> Any:
         if parser.receive_data(piece):
             while (item := next_event()) is not need:
                 if item is end:
-                    return parser.response
+                    return parser.snapshot
     parser.receive_eof()
     while next_event() is not end:
         pass
-    return parser.response
+    return parser.snapshot
 
 
 COMPETITORS = {

@@ -99,8 +99,8 @@ class Parsed:
             self.events.append(item)
 
     @property
-    def response(self) -> Response:
-        return self.parser.response
+    def snapshot(self) -> Response:
+        return self.parser.snapshot
 
 
 def parse(raw: bytes, how: str = "whole", **kwargs: Any) -> Parsed:
@@ -178,18 +178,18 @@ def test_recording(path: Path, how: str) -> None:
         assert run.error.code == expected["error"]["code"]
         assert run.error.body == sent[len(handed)]
         assert run.error.event is not None
-        assert run.error.partial_response == run.response  # type: ignore[attr-defined]
+        assert run.error.partial_response == run.snapshot  # type: ignore[attr-defined]
         assert run.error.completion is None
         assert run.parser.interrupted is True
         assert run.parser.terminal_event is None
-        assert joined_deltas(run.response) == expected["accumulated_from_deltas"]
+        assert joined_deltas(run.snapshot) == expected["accumulated_from_deltas"]
         return
 
     assert run.error is None
     assert run.parser.interrupted is False
     assert run.parser.terminal_event == expected["terminal_event"]
     assert len(handed) == next(n for n, p in enumerate(sent) if p["type"] in TERMINAL) + 1
-    response = run.response
+    response = run.snapshot
     # The terminal response wins, whole (see ResponseStreamParser).
     terminal = terminal_payload(raw)
     assert terminal is not None
@@ -253,7 +253,7 @@ def test_rebuild_from_deltas_alone(path: Path) -> None:
     run = parse(without_statements(raw), "random")
     assert run.error is None
     assert run.parser.interrupted is True  # no terminal event any more
-    ours = streamed_texts(run.response.to_dict()["output"])
+    ours = streamed_texts(run.snapshot.to_dict()["output"])
     final = streamed_texts(terminal["response"]["output"])
     if path.name in NOT_FROM_DELTAS:
         kind, field = NOT_FROM_DELTAS[path.name]
@@ -263,7 +263,7 @@ def test_rebuild_from_deltas_alone(path: Path) -> None:
         ]
         return
     assert ours == final
-    assert joined_deltas(run.response) == EXPECTED[path.name]["accumulated_from_deltas"]
+    assert joined_deltas(run.snapshot) == EXPECTED[path.name]["accumulated_from_deltas"]
 
 
 def test_item_ids_rotating_and_renamed() -> None:
@@ -275,15 +275,15 @@ def test_item_ids_rotating_and_renamed() -> None:
     run = parse(raw, "7")
     assert run.parser.mismatches == []
     assert (
-        run.response.output_text
+        run.snapshot.output_text
         == EXPECTED["vercel-ai-github-copilot-id-rotation.sse"]["output_text"]
     )
     raw = FIXTURES / "responses" / "pydantic-ai-openrouter-gpt-oss-20b-reasoning-text.sse"
     run = parse(raw.read_bytes())
     added = [e for e in run.events if e.type == "response.output_item.added"]
     assert isinstance(added[0], ResponseOutputItemEvent)
-    assert added[0].item.id != run.response.output[0].id  # rs_tmp_... renamed
-    assert run.response.output[0].content[0].text.startswith("The user asks")
+    assert added[0].item.id != run.snapshot.output[0].id  # rs_tmp_... renamed
+    assert run.snapshot.output[0].content[0].text.startswith("The user asks")
 
 
 def test_openrouter_done_after_the_terminal_event_is_not_read() -> None:
@@ -364,7 +364,7 @@ SDK_FAILS = {
 def test_sdk_agrees(path: Path) -> None:
     raw = path.read_bytes()
     final = sdk_final(raw)
-    ours = parse(raw, "random").response
+    ours = parse(raw, "random").snapshot
     assert comparable(ours.to_dict()) == comparable(final.model_dump(mode="json"))
     assert final.output_text == ours.output_text
 
@@ -382,12 +382,12 @@ def test_sdk_fails_where_ssestream_reads(name: str) -> None:
     if expected["error"] is not None:  # an error event: the typed error, the text so far
         assert isinstance(run.error, StreamAPIError)
         assert run.error.message == expected["error"]["message"]
-        assert joined_deltas(run.response) == expected["accumulated_from_deltas"]
+        assert joined_deltas(run.snapshot) == expected["accumulated_from_deltas"]
     else:  # ssestream reads the whole answer
         assert run.error is None
-        assert run.response.status == expected["status"]
-        assert run.response.output_text == expected["output_text"]
-        assert run.response.incomplete_details == expected["incomplete_details"]
+        assert run.snapshot.status == expected["status"]
+        assert run.snapshot.output_text == expected["output_text"]
+        assert run.snapshot.incomplete_details == expected["incomplete_details"]
 
 
 # --------------------------------------------------------------------------- properties
@@ -409,7 +409,7 @@ def result_of(run: Parsed) -> tuple[Any, ...]:
     error = run.error
     return (
         [e.to_dict() for e in run.events],
-        run.response.to_dict(),
+        run.snapshot.to_dict(),
         run.parser.interrupted,
         run.parser.mismatches,
         (type(error), error.message) if error is not None else None,
@@ -430,7 +430,7 @@ def test_any_split_gives_the_same_result(name: str, data: st.DataObject) -> None
 def test_random_bytes_raise_only_ssestream_errors(pieces: list[bytes]) -> None:
     run = Parsed(pieces, max_line_bytes=256, max_event_bytes=512)
     assert run.parser.finished
-    run.response.to_dict()
+    run.snapshot.to_dict()
 
 
 EVENT_TEXT = st.sampled_from(
@@ -470,7 +470,7 @@ def test_random_events_raise_only_ssestream_errors(texts: list[str], size: int) 
     raw = b"".join(f"data: {text}\n\n".encode() for text in texts)
     run = Parsed([raw[i : i + size] for i in range(0, len(raw), size)] or [b""])
     assert run.parser.finished
-    assert isinstance(run.response.output, list)
+    assert isinstance(run.snapshot.output, list)
     objects = [json.loads(t) for t in texts if t.startswith("{")]
     assert [event.to_dict() for event in run.events] == objects[: len(run.events)]
 
@@ -482,7 +482,7 @@ def test_corrupted_recordings_raise_only_ssestream_errors(name: str, data: st.Da
     for _ in range(data.draw(st.integers(1, 20))):
         raw[data.draw(st.integers(0, len(raw) - 1))] = data.draw(st.integers(0, 255))
     run = parse(bytes(raw), "random")
-    run.response.to_dict()
+    run.snapshot.to_dict()
 
 
 # --------------------------------------------------------------------------- rules
@@ -535,15 +535,15 @@ def test_the_body_ending_before_a_terminal_event_is_interrupted() -> None:
     assert run.error is None
     assert run.parser.interrupted is True
     assert run.parser.terminal_event is None
-    assert run.response.status == "in_progress"
-    assert run.response.output_text == "Hello"
-    assert run.response.output[0].content[0].type == "output_text"
+    assert run.snapshot.status == "in_progress"
+    assert run.snapshot.output_text == "Hello"
+    assert run.snapshot.output[0].content[0].type == "output_text"
 
 
 def test_done_before_a_terminal_event_ends_the_stream_interrupted() -> None:
     run = parse(body(CREATED, message_added(), text_delta("a"), "[DONE]", text_delta("b")))
     assert run.parser.interrupted is True
-    assert run.response.output_text == "a"
+    assert run.snapshot.output_text == "a"
     assert len(run.events) == 3
 
 
@@ -553,7 +553,7 @@ def test_sequence_gaps_and_repeats_are_noted_not_fatal() -> None:
     run = parse(body(*events))
     assert run.error is None
     assert run.parser.sequence_gaps == [(5, 6), (7, 5)]
-    assert run.response.output_text == "abcde"
+    assert run.snapshot.output_text == "abcde"
 
 
 def test_a_done_that_contradicts_the_deltas_wins_and_is_noted() -> None:
@@ -564,7 +564,7 @@ def test_a_done_that_contradicts_the_deltas_wins_and_is_noted() -> None:
         "text": "Hullo",
     }
     run = parse(body(CREATED, message_added(), text_delta("Hel"), text_delta("lo"), done))
-    assert run.response.output_text == "Hullo"
+    assert run.snapshot.output_text == "Hullo"
     assert run.parser.mismatches == [
         ResponseMismatch(
             path="output[0].content[0].text",
@@ -580,12 +580,12 @@ def test_a_done_that_contradicts_the_deltas_wins_and_is_noted() -> None:
 def test_the_terminal_response_wins_and_a_missing_output_keeps_the_rebuild() -> None:
     final_item = {"type": "message", "id": "m2", "content": [{"type": "output_text", "text": "Hi"}]}
     run = parse(body(CREATED, message_added(), text_delta("Ho"), completed([final_item])))
-    assert run.response.output[0].id == "m2"
-    assert run.response.output_text == "Hi"
+    assert run.snapshot.output[0].id == "m2"
+    assert run.snapshot.output_text == "Hi"
     assert [m.path for m in run.parser.mismatches] == ["output[0].content[0].text"]
     run = parse(body(CREATED, message_added(), text_delta("Ho"), completed(None)))
-    assert run.response.status == "completed"
-    assert run.response.output_text == "Ho"
+    assert run.snapshot.status == "completed"
+    assert run.snapshot.output_text == "Ho"
     assert run.parser.mismatches == []
 
 
@@ -658,7 +658,7 @@ def test_bad_events_are_chunk_parse_errors_keeping_the_response(data: str, fragm
 def test_a_delta_for_an_item_never_added_makes_the_item() -> None:
     """coder/aibridge's hand-written stream does this; the SDK raises RuntimeError."""
     run = parse(body(text_delta("a", index=2), {**text_delta("b", index=2), "item_id": "x"}))
-    item = run.response.output[0]
+    item = run.snapshot.output[0]
     assert (item.type, item.role, item.text) == ("message", "assistant", "ab")
 
 
@@ -676,18 +676,18 @@ def test_unknown_events_and_fields_are_kept() -> None:
 
 def test_the_event_line_names_data_without_a_type() -> None:
     run = parse(b'event: response.created\ndata: {"response": {"id": "r9"}}\n\n')
-    assert run.response.id == "r9"
+    assert run.snapshot.id == "r9"
     assert run.events[0].type is None
 
 
 def test_the_callers_objects_are_never_mutated() -> None:
     run = parse(body(CREATED, message_added(), text_delta("a"), text_delta("b")))
     before = [json.dumps(e.to_dict()) for e in run.events]
-    first = run.response
+    first = run.snapshot
     first.to_dict()["output"][0]["content"][0]["text"] = "changed"
     first.to_dict()["status"] = "changed"
-    assert run.response.output_text == "ab"
-    assert run.response.status == "in_progress"
+    assert run.snapshot.output_text == "ab"
+    assert run.snapshot.status == "in_progress"
     assert [json.dumps(e.to_dict()) for e in run.events] == before
 
 
@@ -703,7 +703,7 @@ def test_a_plain_json_response_body() -> None:
     assert run.error is None
     assert run.parser.streamed is False
     assert run.parser.interrupted is False
-    assert run.response.output_text == "Hi"
+    assert run.snapshot.output_text == "Hi"
     assert [e.type for e in run.events] == ["response.completed"]
     run = parse(json.dumps({"error": {"message": "bad key", "code": 401}}).encode())
     assert isinstance(run.error, StreamAPIError)
@@ -741,7 +741,7 @@ def test_rebuilding_is_linear_in_the_deltas() -> None:
         parser.receive_data(deltas)
         while parser.next_event() is not NEED_DATA:
             pass
-        assert len(parser.response.output_text) == 2 * n
+        assert len(parser.snapshot.output_text) == 2 * n
         return time.perf_counter() - start
 
     cost(2000)

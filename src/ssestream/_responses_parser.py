@@ -25,9 +25,9 @@ Strategy and invariants of :class:`ResponseStreamParser`:
 * The :class:`Response` is rebuilt as the events arrive, keyed by ``output_index``,
   ``content_index`` and ``summary_index``, never by ``item_id`` (GitHub Copilot sends a
   new ``item_id`` on every event; OpenRouter's terminal response renames its items).
-  Text deltas are kept as fragments and joined when :attr:`ResponseStreamParser.response`
+  Text deltas are kept as fragments and joined when :attr:`ResponseStreamParser.snapshot`
   is read, so the work is linear in the output. Every dict taken from an event is copied
-  first, and :attr:`~ResponseStreamParser.response` builds a new ``dict`` on each read:
+  first, and :attr:`~ResponseStreamParser.snapshot` builds a new ``dict`` on each read:
   the caller's objects and the parser's state never alias.
 * What a later event states wins over what was rebuilt before it: a ``.done`` event's full
   text over the joined deltas, ``response.output_item.done``'s item over the rebuilt item,
@@ -267,8 +267,10 @@ class ResponseStreamParser:
     Works like :class:`ChatStreamParser`: the response head goes to
     :meth:`receive_head`, body bytes to :meth:`receive_data`, the end of the body to
     :meth:`receive_eof`; pull :meth:`next_event` until it returns :data:`NEED_DATA` or
-    :data:`END`. :attr:`response` is the :class:`Response` rebuilt from the events
-    handed out so far, valid during the stream, after it and after an error.
+    :data:`END`. :attr:`snapshot` is the :class:`Response` rebuilt from the events
+    handed out so far, valid during the stream, after it and after an error. (It is not
+    called ``response``: on every parser and stream of ssestream, and on every error,
+    ``response`` is the HTTP response.)
 
     **Which wins.** While the stream runs the response is rebuilt from the events
     (output items by ``output_index``; message text, refusals, reasoning text and
@@ -310,7 +312,7 @@ class ResponseStreamParser:
             was not the one after the previous event's (a gap, or a repeat when
             ``received`` is smaller). The first number is taken as given: a resumed
             stream (``starting_after``) begins past 0. Events without one are skipped.
-        response_http: the HTTP response, set by the caller, attached to errors.
+        response: the HTTP response, set by the caller, attached to errors.
     """
 
     def __init__(
@@ -338,7 +340,7 @@ class ResponseStreamParser:
         self.streamed: bool | None = None
         self.mismatches: list[ResponseMismatch] = []
         self.sequence_gaps: list[tuple[int, int]] = []
-        self.response_http: Any = None
+        self.response: Any = None
 
     # -- input
 
@@ -356,7 +358,7 @@ class ResponseStreamParser:
         """The error for a refused head (``APIStatusError`` or
         ``UnexpectedContentTypeError``); also ends the stream."""
         self.stop()
-        return head_error(status_code, headers, body, response=self.response_http)
+        return head_error(status_code, headers, body, response=self.response)
 
     def receive_data(self, data: bytes) -> bool:
         """Take the next bytes of the body (any size; empty bytes are ignored).
@@ -419,9 +421,9 @@ class ResponseStreamParser:
         """
         self.stop()
         self._broken = True
-        setattr(error, "partial_response", self.response)  # noqa: B010 (documented attribute)
+        setattr(error, "partial_response", self.snapshot)  # noqa: B010 (documented attribute)
         if error.response is None:
-            error.response = self.response_http
+            error.response = self.response
         return error
 
     def stop(self) -> None:
@@ -758,7 +760,7 @@ class ResponseStreamParser:
     # -- results
 
     @property
-    def response(self) -> Response:
+    def snapshot(self) -> Response:
         """The :class:`Response` as known now (see the class docstring for what wins).
 
         Each read builds a new object (a copy: mutate it freely), so it costs time in

@@ -153,10 +153,22 @@ class _SyncReader(_Reader):
     def _pull(self, next_item: Callable[[], _T | _Sentinel]) -> _T | _Sentinel:
         """Return the parser's next result (``next_item()``), reading as it needs;
         :data:`END` once the stream is over, which is then closed, as after any error."""
+        parser = self._parser
         try:
             item = next_item()
             while item is NEED_DATA:
-                self._read()
+                reads = self._reads
+                if reads is None:
+                    reads = self._reads = self._begin(asynchronous=False)
+                try:
+                    # One loop per NEED_DATA, not a pull per read: it shows at small reads.
+                    for data in reads:
+                        if parser.receive_data(data):
+                            break
+                    else:
+                        parser.receive_eof()
+                except self._failures as exc:
+                    parser.receive_failure(exc)
                 item = next_item()
         except BaseException:
             # The parser's own error (it carries the partial result), a bad source, or
@@ -166,20 +178,6 @@ class _SyncReader(_Reader):
         if item is END:
             self.close()
         return item
-
-    def _read(self) -> None:
-        reads = self._reads
-        if reads is None:
-            reads = self._reads = self._begin(asynchronous=False)
-        parser = self._parser
-        try:
-            # One loop per NEED_DATA, not a pull per read: it shows at small reads.
-            for data in reads:
-                if parser.receive_data(data):
-                    return
-            parser.receive_eof()
-        except self._failures as exc:
-            parser.receive_failure(exc)
 
     def close(self) -> None:
         """Stop reading and close the response (or the source's iterator).
@@ -200,10 +198,21 @@ class _AsyncReader(_Reader):
     """The async twin of :class:`_SyncReader`."""
 
     async def _apull(self, next_item: Callable[[], _T | _Sentinel]) -> _T | _Sentinel:
+        parser = self._parser
         try:
             item = next_item()
             while item is NEED_DATA:
-                await self._aread()
+                reads = self._reads
+                if reads is None:
+                    reads = self._reads = self._begin(asynchronous=True)
+                try:
+                    async for data in reads:
+                        if parser.receive_data(data):
+                            break
+                    else:
+                        parser.receive_eof()
+                except self._failures as exc:
+                    parser.receive_failure(exc)
                 item = next_item()
         except BaseException:
             await self.aclose()
@@ -211,19 +220,6 @@ class _AsyncReader(_Reader):
         if item is END:
             await self.aclose()
         return item
-
-    async def _aread(self) -> None:
-        reads = self._reads
-        if reads is None:
-            reads = self._reads = self._begin(asynchronous=True)
-        parser = self._parser
-        try:
-            async for data in reads:
-                if parser.receive_data(data):
-                    return
-            parser.receive_eof()
-        except self._failures as exc:
-            parser.receive_failure(exc)
 
     async def aclose(self) -> None:
         """Stop reading and close the response (or the source's iterator).

@@ -24,7 +24,9 @@ Competitors:
                            ``httpx2.Response`` (the SDK's client), each event fed to
                            ``ResponseStreamState.handle_event`` (what
                            ``client.responses.stream(...)`` does), then the final response
-  ssestream parser         ``ResponseStreamParser`` over the reads, then ``.response``
+  ssestream parser         ``ResponseStreamParser`` over the reads, then ``.snapshot``
+  ssestream ResponseStream (bytes)   the sync twin over the reads (an iterable)
+  ssestream ResponseStream (httpx)   the sync twin over an ``httpx.Response``
 
 Run:  python benchmarks/bench_responses.py [--rounds N] [--reads 7,64,4096]
 """
@@ -209,10 +211,26 @@ def ssestream_parser(pieces: list[bytes]) -> Any:
     return parser.snapshot
 
 
+def ssestream_stream(pieces: list[bytes]) -> Any:
+    stream = ssestream.ResponseStream(pieces)
+    for _ in stream:
+        pass
+    return stream.snapshot
+
+
+def ssestream_httpx(pieces: list[bytes]) -> Any:
+    with ssestream.ResponseStream(bench_parse.httpx_response(pieces)) as stream:
+        for _ in stream:
+            pass
+    return stream.snapshot
+
+
 COMPETITORS = {
     "floor": floor,
     "openai SDK full path": openai_full,
     "ssestream parser": ssestream_parser,
+    "ssestream ResponseStream (bytes)": ssestream_stream,
+    "ssestream ResponseStream (httpx)": ssestream_httpx,
 }
 
 

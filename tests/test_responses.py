@@ -19,10 +19,13 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx
+import httpx2
 import openai
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -32,12 +35,15 @@ from test_recordings import SPLITS, drop_none, split
 from ssestream import (
     END,
     NEED_DATA,
+    APIStatusError,
+    AsyncResponseStream,
     ChunkParseError,
     LimitExceededError,
     Response,
     ResponseLifecycleEvent,
     ResponseMismatch,
     ResponseOutputItemEvent,
+    ResponseStream,
     ResponseStreamEvent,
     ResponseStreamParser,
     ResponseTextDeltaEvent,
@@ -45,6 +51,9 @@ from ssestream import (
     ServerSentEvent,
     SSEStreamError,
     StreamAPIError,
+    StreamInterruptedError,
+    aconnect_responses,
+    connect_responses,
     looks_like_responses_event,
 )
 
@@ -589,6 +598,77 @@ def test_the_terminal_response_wins_and_a_missing_output_keeps_the_rebuild() -> 
     assert run.parser.mismatches == []
 
 
+def test_each_statement_is_checked_against_the_rebuild() -> None:
+    """content_part.done, output_item.done and the terminal response each check the
+    streamed texts they restate; a later one wins, and each disagreement is noted."""
+    part_done = {
+        "type": "response.content_part.done",
+        "output_index": 0,
+        "content_index": 0,
+        "part": {"type": "output_text", "text": "abX"},
+    }
+    item_done = {
+        "type": "response.output_item.done",
+        "output_index": 0,
+        "item": {"type": "message", "content": [{"type": "output_text", "text": "abY"}]},
+    }
+    call = {"type": "function_call", "arguments": "{}"}
+    final = completed(
+        [{"type": "message", "content": [{"type": "output_text", "text": "abZ"}]}, call]
+    )
+    run = parse(
+        body(CREATED, message_added(), text_delta("a"), text_delta("b"), part_done, item_done)
+        + body(final)
+    )
+    assert [(m.path, m.rebuilt, m.stated, m.event_type) for m in run.parser.mismatches] == [
+        ("output[0].content[0].text", "ab", "abX", "response.content_part.done"),
+        ("output[0].content[0].text", "abX", "abY", "response.output_item.done"),
+        ("output[0].content[0].text", "abY", "abZ", "response.completed"),
+        ("output", 1, 2, "response.completed"),
+    ]
+    assert run.snapshot.output_text == "abZ"
+    # A changed item type, and arguments that the final call restates differently.
+    args = {"type": "response.function_call_arguments.delta", "output_index": 0, "delta": "{"}
+    run = parse(
+        body(
+            CREATED,
+            args,
+            {"type": "response.output_item.done", "output_index": 0, "item": {"type": "x"}},
+            completed([{"type": "x"}]),
+        )
+    )
+    assert [m.path for m in run.parser.mismatches] == ["output[0].type"]
+    run = parse(body(CREATED, args, completed([{"type": "function_call", "arguments": "{}"}])))
+    assert [(m.path, m.rebuilt, m.stated) for m in run.parser.mismatches] == [
+        ("output[0].arguments", "{", "{}")
+    ]
+
+
+def test_annotations_are_placed_by_their_index() -> None:
+    def annotation(index: int, title: str) -> dict[str, Any]:
+        return {
+            "type": "response.output_text.annotation.added",
+            "output_index": 0,
+            "content_index": 0,
+            "annotation_index": index,
+            "annotation": {"type": "url_citation", "title": title},
+        }
+
+    run = parse(
+        body(
+            CREATED,
+            message_added(),
+            text_delta("t"),
+            annotation(0, "a"),
+            annotation(1, "b"),
+            annotation(0, "c"),  # the same index again: replaced
+        )
+    )
+    part = run.snapshot.output[0].content[0]
+    assert [a["title"] for a in part.annotations] == ["c", "b"]
+    assert part.text == "t"
+
+
 def test_response_failed_raises_with_the_partial_response() -> None:
     failed = {
         "type": "response.failed",
@@ -644,7 +724,26 @@ def test_a_named_error_event_with_other_data() -> None:
         ('{"type": "response.output_text.delta", "delta": "a"}', '"output_index"'),
         ('{"type": "response.output_item.added", "output_index": 0, "item": "x"}', '"item"'),
         ('{"type": "response.created", "response": null}', '"response"'),
+        ('{"type": "response.output_text.done", "output_index": 0, "text": [1]}', '"text"'),
+        ('{"type": "response.content_part.added", "output_index": 0, "part": 1}', "index"),
+        (
+            '{"type": "response.content_part.added", "output_index": 0, "content_index": 0, '
+            '"part": 1}',
+            '"part"',
+        ),
+        (
+            '{"type": "response.output_text.annotation.added", "output_index": 0, '
+            '"content_index": 0, "annotation": "x"}',
+            '"annotation"',
+        ),
         ("[" * 100_000 + "]" * 100_000, "is not JSON"),
+        (
+            '{"type": "response.output_item.added", "output_index": 0, "item": '
+            + '{"a": ' * 200
+            + "1"
+            + "}" * 201,
+            "nested deeper than 128 levels",
+        ),
     ],
 )
 def test_bad_events_are_chunk_parse_errors_keeping_the_response(data: str, fragment: str) -> None:
@@ -653,6 +752,14 @@ def test_bad_events_are_chunk_parse_errors_keeping_the_response(data: str, fragm
     assert fragment in run.error.message
     assert run.error.position == 3
     assert run.error.partial_response.output_text == "kept"  # type: ignore[attr-defined]
+
+
+def test_a_chat_stream_is_named_as_such() -> None:
+    raw = (FIXTURES / "providers" / "openai-gpt-5-multi-tool-turn1.sse").read_bytes()
+    run = parse(raw, "7")
+    assert isinstance(run.error, ChunkParseError)
+    assert "Chat Completions stream; read it with ssestream.ChatStream" in run.error.message
+    assert run.events == []
 
 
 def test_a_delta_for_an_item_never_added_makes_the_item() -> None:
@@ -730,23 +837,23 @@ def test_blank_bytes_before_the_first_event_are_not_kept() -> None:
 
 
 def test_rebuilding_is_linear_in_the_deltas() -> None:
-    """Join work: the text fragments are compacted as they grow (ratio at two sizes)."""
-    import time
+    """Text fragments are compacted as they grow, never re-joined from scratch: the
+    characters copied by the joins grow as the number of deltas (counted, at n and 4n)."""
+    from ssestream._responses_parser import _Text
 
-    def cost(n: int) -> float:
-        parser = ResponseStreamParser()
-        parser.receive_data(body(CREATED, message_added()))
-        deltas = body(*[text_delta("ab") for _ in range(n)])
-        start = time.perf_counter()
-        parser.receive_data(deltas)
-        while parser.next_event() is not NEED_DATA:
-            pass
-        assert len(parser.snapshot.output_text) == 2 * n
-        return time.perf_counter() - start
+    def copied(n: int) -> int:
+        text, total = _Text(""), 0
+        for _ in range(n):
+            before = len(text.parts)
+            text.add("ab")
+            if len(text.parts) == 1 and before > 1:  # a join: it copied the whole text
+                total += len(text.parts[0])
+        assert text.value() == "ab" * n
+        return total
 
-    cost(2000)
-    small, large = cost(10_000), cost(40_000)
-    assert large / small < 8, (small, large)
+    small, large = copied(20_000), copied(80_000)
+    assert large / small < 5
+    assert large < 70 * 80_000  # at most the documented 64 characters per fragment
 
 
 def test_looks_like_responses_event() -> None:
@@ -786,3 +893,264 @@ def test_the_modules_declare_all_and_import_no_io(module: str) -> None:
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             imported.add(node.module.split(".")[0])
     assert not imported & {"httpx", "httpx2", "anyio", "trio", "asyncio"}
+
+
+# --------------------------------------------------------------------------- the twins
+
+URL = "https://api.example.test/v1/responses"
+LIBS = {"httpx": httpx, "httpx2": httpx2}
+VIAS = ("iterable", "sync-iterable", "httpx", "httpx2", "connect:httpx", "connect:httpx2")
+
+
+class TwinRun:
+    """What reading one body with a twin gave."""
+
+    def __init__(self) -> None:
+        self.events: list[ResponseStreamEvent] = []
+        self.stream: ResponseStream | AsyncResponseStream | None = None
+        self.error: BaseException | None = None
+        self.closed: bool | None = None  # response.is_closed right after reading
+        self.pulled = 0
+
+
+def read_twin(
+    mode: str,
+    pieces: list[bytes],
+    via: str = "iterable",
+    *,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+    fail: BaseException | None = None,
+    final: bool = False,
+) -> TwinRun:
+    """Read a body with ResponseStream (``mode="sync"``) or AsyncResponseStream on an
+    anyio backend (``"asyncio"``, ``"trio"``), through ``via`` (:data:`VIAS`); ``fail``
+    is raised by the source after the last piece. Errors of ssestream are kept."""
+    run = TwinRun()
+    head = (status, {"content-type": "text/event-stream"} if headers is None else headers)
+
+    def pieces_sync() -> Iterator[bytes]:
+        for piece in pieces:
+            run.pulled += 1
+            yield piece
+        if fail is not None:
+            raise fail
+
+    async def pieces_async() -> AsyncIterator[bytes]:
+        for piece in pieces:
+            run.pulled += 1
+            yield piece
+        if fail is not None:
+            raise fail
+
+    if mode == "sync":
+        _read_sync(run, via, head, pieces_sync, final)
+    else:
+        anyio.run(_read_async, run, via, head, pieces_sync, pieces_async, final, backend=mode)
+    return run
+
+
+def _read_sync(run: TwinRun, via: str, head: Any, pieces: Any, final: bool) -> None:
+    def drain(stream: ResponseStream) -> None:
+        run.stream = stream
+        try:
+            if final:
+                assert stream.get_final_response() == stream.snapshot
+            else:
+                run.events.extend(stream.events())
+        except SSEStreamError as exc:
+            run.error = exc
+
+    if via in ("iterable", "sync-iterable"):
+        drain(ResponseStream(pieces()))
+        return
+    lib = LIBS[via.removeprefix("connect:")]
+    transport = lib.MockTransport(
+        lambda request: lib.Response(head[0], headers=head[1], content=pieces())
+    )
+    with lib.Client(transport=transport) as client:
+        if via.startswith("connect:"):
+            with connect_responses(client, "POST", URL, json={"stream": True}) as stream:
+                drain(stream)
+                run.closed = stream.response.is_closed
+        else:
+            with client.stream("POST", URL, json={"stream": True}) as response:
+                drain(ResponseStream(response))
+                run.closed = response.is_closed
+
+
+async def _read_async(
+    run: TwinRun, via: str, head: Any, pieces_sync: Any, pieces_async: Any, final: bool
+) -> None:
+    async def drain(stream: AsyncResponseStream) -> None:
+        run.stream = stream
+        try:
+            if final:
+                assert await stream.get_final_response() == stream.snapshot
+            else:
+                async for event in stream.events():
+                    run.events.append(event)
+        except SSEStreamError as exc:
+            run.error = exc
+
+    if via in ("iterable", "sync-iterable"):
+        source = pieces_async() if via == "iterable" else pieces_sync()
+        async with AsyncResponseStream(source) as stream:
+            await drain(stream)
+        return
+    lib = LIBS[via.removeprefix("connect:")]
+
+    async def handler(request: Any) -> Any:
+        return lib.Response(head[0], headers=head[1], content=pieces_async())
+
+    async with lib.AsyncClient(transport=lib.MockTransport(handler)) as client:
+        if via.startswith("connect:"):
+            async with aconnect_responses(client, "POST", URL, json={"stream": True}) as stream:
+                await drain(stream)
+                run.closed = stream.response.is_closed
+        else:
+            async with client.stream("POST", URL, json={"stream": True}) as response:
+                await drain(AsyncResponseStream(response))
+                run.closed = response.is_closed
+
+
+TWINS = ("sync", "asyncio", "trio")
+# Every way (3 splits x 4 sources x 3 twins) on one of each kind; the rest twice.
+TWIN_MATRIX = {
+    "fantasy-openai-gpt-5-reasoning-summary-function-call.sse",  # summaries, a call
+    "pydantic-ai-openrouter-gpt-oss-20b-reasoning-text.sse",  # data-only, [DONE]
+    "vercel-ai-openai-error-insufficient-quota.sse",  # error event
+    "langchain-openai-gpt-4o-mini-incomplete.sse",  # response.incomplete
+}
+
+
+def twin_cases() -> list[Any]:
+    out = []
+    for number, path in enumerate(RESPONSES):
+        if path.name in TWIN_MATRIX:
+            combos = [(h, v) for h in SPLITS for v in ("iterable", "sync-iterable", "httpx2")]
+            combos += [("7", "connect:httpx")]
+        else:
+            combos = [("random", VIAS[number % len(VIAS)])]
+        for twin in TWINS:
+            for how, via in combos:
+                if twin == "sync" and via == "sync-iterable":
+                    continue
+                out.append(
+                    pytest.param(twin, path, how, via, id=f"{twin}-{path.stem[:40]}-{how}-{via}")
+                )
+    return out
+
+
+@pytest.mark.parametrize(("twin", "path", "how", "via"), twin_cases())
+def test_recording_through_the_twins(twin: str, path: Path, how: str, via: str) -> None:
+    """The twins give exactly what the sans-IO parser gives, on every source kind."""
+    raw = path.read_bytes()
+    run = read_twin(twin, split(raw, how), via)
+    expected = parse(raw)
+    assert [e.to_dict() for e in run.events] == [e.to_dict() for e in expected.events]
+    assert run.stream is not None
+    assert run.stream.snapshot == expected.snapshot
+    assert run.stream.interrupted is expected.parser.interrupted
+    assert run.stream.terminal_event == expected.parser.terminal_event
+    assert type(run.error) is type(expected.error)
+    if run.error is not None:
+        assert isinstance(run.error, SSEStreamError)
+        assert run.error.partial_response == expected.snapshot  # type: ignore[attr-defined]
+        if run.closed is not None:
+            assert run.error.response is run.stream.response
+    if run.closed is not None:
+        assert run.closed is True
+
+
+@pytest.mark.parametrize("twin", TWINS)
+def test_the_terminal_event_ends_the_reading(twin: str) -> None:
+    raw = (FIXTURES / "responses" / "fantasy-openai-gpt-4o-text.sse").read_bytes()
+    blocks = [block + b"\n\n" for block in raw.split(b"\n\n") if block.strip()]
+    run = read_twin(twin, [*blocks, b"data: never read\n\n"], "httpx")
+    assert run.error is None
+    assert run.events[-1].type == "response.completed"
+    assert run.pulled == len(blocks)
+    assert run.closed is True
+    assert run.stream is not None
+    assert run.stream.terminal_event == "response.completed"
+
+
+@pytest.mark.parametrize("twin", TWINS)
+def test_get_final_response(twin: str) -> None:
+    raw = (FIXTURES / "responses" / "vercel-ai-lmstudio-reasoning-function-call.sse").read_bytes()
+    run = read_twin(twin, split(raw, "7"), "connect:httpx2", final=True)
+    assert run.stream is not None
+    assert run.stream.snapshot.output[2].arguments == '{"location":"San Francisco"}'
+    assert run.stream.mismatches == []
+
+
+@pytest.mark.parametrize("twin", TWINS)
+def test_a_transport_failure_keeps_the_partial_response(twin: str) -> None:
+    raw = (FIXTURES / "responses" / "fantasy-openai-gpt-4o-text.sse").read_bytes()
+    cut = raw.index(b"event: response.output_text.done")
+    run = read_twin(twin, split(raw[:cut], "7"), "httpx", fail=httpx.ReadError("reset"))
+    assert isinstance(run.error, StreamInterruptedError)
+    assert isinstance(run.error.__cause__, httpx.ReadError)
+    assert run.error.partial_response.output_text == "Olá!"  # type: ignore[attr-defined]
+    assert run.stream is not None
+    assert run.stream.interrupted is True
+
+
+@pytest.mark.parametrize("twin", TWINS)
+def test_an_http_error_before_the_stream(twin: str) -> None:
+    error = json.dumps({"error": {"message": "Invalid model", "code": "model_not_found"}})
+    run = read_twin(
+        twin, [error.encode()], "connect:httpx", status=404, headers={"content-type": "json"}
+    )
+    assert isinstance(run.error, APIStatusError)
+    assert run.error.status_code == 404
+    assert run.error.code == "model_not_found"
+    assert run.error.partial_response is None  # type: ignore[attr-defined]
+
+
+def test_the_connection_is_released_with_the_terminal_event() -> None:
+    raw = (FIXTURES / "responses" / "fantasy-openai-gpt-4o-text.sse").read_bytes()
+    transport = httpx.MockTransport(
+        lambda request: httpx.Response(
+            200, content=iter([raw]), headers={"content-type": "text/event-stream"}
+        )
+    )
+    with httpx.Client(transport=transport) as client, connect_responses(client, "GET", URL) as s:
+        for event in s:
+            if event.type == "response.completed":
+                assert s.response.is_closed
+                break
+            assert not s.response.is_closed
+        assert s.interrupted is False
+
+
+def test_a_finished_stream_cannot_be_iterated_again() -> None:
+    raw = (FIXTURES / "responses" / "fantasy-openai-gpt-4o-text.sse").read_bytes()
+    stream = ResponseStream([raw])
+    assert stream.get_final_response().output_text == "Olá!"
+    assert stream.get_final_response().output_text == "Olá!"
+    with pytest.raises(RuntimeError, match="has ended"):
+        iter(stream)
+
+
+@pytest.mark.anyio
+async def test_closing_early_interrupts(anyio_backend: str) -> None:
+    raw = (FIXTURES / "responses" / "fantasy-openai-gpt-4o-text.sse").read_bytes()
+    async with AsyncResponseStream([raw[i : i + 64] for i in range(0, len(raw), 64)]) as stream:
+        async for event in stream:
+            if event.type == "response.output_text.delta":
+                break
+    assert stream.interrupted is True
+    assert stream.snapshot.output_text == "Olá"
+    with ResponseStream(iter([raw])) as sync_stream:
+        next(sync_stream)
+    assert sync_stream.interrupted is True
+    assert sync_stream.parser.finished is True
+
+
+def test_the_guide_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """docs/responses.md's examples run and print what the page shows."""
+    import test_docs
+
+    test_docs.test_page_examples("responses.md", monkeypatch)

@@ -6,7 +6,8 @@ Four layers, each usable on its own:
 * :class:`ChatStream` / :class:`AsyncChatStream` - typed :class:`ChatCompletionChunk`
   iterators over an ``httpx``/``httpx2`` response or any byte source, with typed errors;
 * :class:`ChatCompletionAccumulator` - folds chunks back into a :class:`ChatCompletion`;
-* :class:`ResponseStreamParser` - the same for OpenAI Responses API streams: typed
+* :class:`ResponseStream` / :class:`AsyncResponseStream` (over a
+  :class:`ResponseStreamParser`) - the same for OpenAI Responses API streams: typed
   :class:`ResponseStreamEvent` s and the rebuilt :class:`Response`;
 * :mod:`ssestream.testing` - record and replay streams to test clients.
 """
@@ -25,6 +26,12 @@ from ._exceptions import (
 )
 from ._parser import END, ERROR_BODY_BYTES, NEED_DATA, ChatStreamParser
 from ._responses_parser import ResponseMismatch, ResponseStreamParser
+from ._responses_streams import (
+    AsyncResponseStream,
+    ResponseStream,
+    aconnect_responses,
+    connect_responses,
+)
 from ._responses_types import (
     Response,
     ResponseAnnotationEvent,
@@ -75,6 +82,7 @@ __all__ = [
     "NEED_DATA",
     "APIStatusError",
     "AsyncChatStream",
+    "AsyncResponseStream",
     "ChatCompletion",
     "ChatCompletionAccumulator",
     "ChatCompletionChunk",
@@ -103,6 +111,7 @@ __all__ = [
     "ResponseMismatch",
     "ResponseOutputItem",
     "ResponseOutputItemEvent",
+    "ResponseStream",
     "ResponseStreamEvent",
     "ResponseStreamParser",
     "ResponseSummaryPartEvent",
@@ -118,8 +127,10 @@ __all__ = [
     "UnexpectedContentTypeError",
     "__version__",
     "aconnect_chat",
+    "aconnect_responses",
     "aiter_events",
     "connect_chat",
+    "connect_responses",
     "iter_events",
     "looks_like_responses_event",
 ]

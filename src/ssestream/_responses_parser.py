@@ -41,20 +41,21 @@ Strategy and invariants of :class:`ResponseStreamParser`:
 from __future__ import annotations
 
 import json
-from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from ._decoder import DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_LINE_BYTES, ServerSentEvent, SSEDecoder
-from ._exceptions import (
-    ChunkParseError,
-    LimitExceededError,
-    SSEStreamError,
-    StreamAPIError,
-    StreamInterruptedError,
+from ._decoder import DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_LINE_BYTES, ServerSentEvent
+from ._exceptions import ChunkParseError, SSEStreamError, StreamAPIError
+from ._parser import (
+    _JSON,
+    END,
+    NEED_DATA,
+    BaseStreamParser,
+    _Sentinel,
+    bounded,
+    decode_json,
 )
-from ._parser import END, NEED_DATA, head_error, needs_error_body
 from ._responses_types import (
     _LIFECYCLE,
     _TERMINAL,
@@ -73,12 +74,26 @@ _E = TypeVar("_E", bound=SSEStreamError)
 # --------------------------------------------------------------------------- rebuilding
 
 
-def _copy(value: Any) -> Any:
-    """A deep copy of decoded JSON (dicts, lists and scalars), for owned state."""
+MAX_DEPTH = 128
+"""How deeply a dict taken into the rebuilt response may nest (an ``item``, ``part``,
+``annotation`` or lifecycle ``response``): deeper is refused with ``ChunkParseError``, so
+that copying the response never runs into the interpreter's recursion limit. Real
+Responses payloads nest a few levels (a tool's JSON schema perhaps a dozen)."""
+
+
+def _copy(value: Any, depth: int = 0) -> Any:
+    """A deep copy of decoded JSON (dicts, lists and scalars), for owned state.
+
+    Raises _MalformedError past :data:`MAX_DEPTH` levels.
+    """
     if type(value) is dict:
-        return {k: _copy(v) for k, v in value.items()}
+        if depth >= MAX_DEPTH:
+            raise _MalformedError(f"an object nested deeper than {MAX_DEPTH} levels")
+        return {k: _copy(v, depth + 1) for k, v in value.items()}
     if type(value) is list:
-        return [_copy(v) for v in value]
+        if depth >= MAX_DEPTH:
+            raise _MalformedError(f"an array nested deeper than {MAX_DEPTH} levels")
+        return [_copy(v, depth + 1) for v in value]
     return value
 
 
@@ -250,27 +265,20 @@ def _compare(
 
 # --------------------------------------------------------------------------- the parser
 
-_SSE = 0  # reading an event stream
-_SNIFF = 1  # nothing but blanks yet: event stream or JSON body?
-_JSON = 2  # collecting a JSON body (the server ignored "stream": true)
-_BLANKS = b" \t\r\n\xef\xbb\xbf"
-_MAX_MESSAGE = 2000
+_COMPLETE = frozenset({"response.completed", "response.incomplete"})
 
 
-def _bounded(text: str) -> str:
-    return text if len(text) <= _MAX_MESSAGE else text[:_MAX_MESSAGE] + "..."
-
-
-class ResponseStreamParser:
+class ResponseStreamParser(BaseStreamParser):
     """Sans-IO state of one Responses API stream, shared by the sync and async streams.
 
-    Works like :class:`ChatStreamParser`: the response head goes to
-    :meth:`receive_head`, body bytes to :meth:`receive_data`, the end of the body to
-    :meth:`receive_eof`; pull :meth:`next_event` until it returns :data:`NEED_DATA` or
-    :data:`END`. :attr:`snapshot` is the :class:`Response` rebuilt from the events
-    handed out so far, valid during the stream, after it and after an error. (It is not
-    called ``response``: on every parser and stream of ssestream, and on every error,
-    ``response`` is the HTTP response.)
+    Works like :class:`ChatStreamParser`, on the same base (the head, the body's modes
+    and limits, transport failures): the response head goes to ``receive_head``, body
+    bytes to ``receive_data``, the end of the body to ``receive_eof``, a transport
+    failure to ``receive_failure``; pull :meth:`next_event` until it returns
+    :data:`NEED_DATA` or :data:`END`. :attr:`snapshot` is the :class:`Response` rebuilt
+    from the events handed out so far, valid during the stream, after it and after an
+    error. (It is not called ``response``: on every parser and stream of ssestream, and
+    on every error, ``response`` is the HTTP response.)
 
     **Which wins.** While the stream runs the response is rebuilt from the events
     (output items by ``output_index``; message text, refusals, reasoning text and
@@ -301,7 +309,7 @@ class ResponseStreamParser:
 
     Attributes:
         decoder: the :class:`SSEDecoder`.
-        events: how many events were handled (ignored ones included).
+        events: how many events were pulled (ignored ones included).
         ignored_events: keep-alives (empty data) and ``[DONE]``.
         terminal_event: ``"response.completed"``, ``"response.incomplete"`` or
             ``"response.failed"`` once it arrived, else ``None``.
@@ -315,180 +323,94 @@ class ResponseStreamParser:
         response: the HTTP response, set by the caller, attached to errors.
     """
 
+    _allow_json = True  # a JSON body is a non-streamed response (or an error)
+
     def __init__(
         self,
         *,
         max_line_bytes: int | None = DEFAULT_MAX_LINE_BYTES,
         max_event_bytes: int | None = DEFAULT_MAX_EVENT_BYTES,
     ) -> None:
-        self.decoder = SSEDecoder(max_line_bytes=max_line_bytes, max_event_bytes=max_event_bytes)
-        self._max_body = max_event_bytes if max_event_bytes is not None else 1 << 62
-        self._events: deque[ServerSentEvent] = deque()
-        self._mode = _SNIFF
-        self._body = bytearray()
-        self._eof = False
-        self._finished = False
-        self._broken = False
-        self._deferred: LimitExceededError | None = None
+        super().__init__(max_line_bytes=max_line_bytes, max_event_bytes=max_event_bytes)
         self._envelope: dict[str, Any] = {}
         self._items: dict[int, _Item] = {}
         self._final: dict[str, Any] | None = None
         self._next_sequence: int | None = None
-        self.events = 0
         self.ignored_events = 0
         self.terminal_event: str | None = None
-        self.streamed: bool | None = None
         self.mismatches: list[ResponseMismatch] = []
         self.sequence_gaps: list[tuple[int, int]] = []
-        self.response: Any = None
 
-    # -- input
-
-    def receive_head(self, status_code: int, headers: Mapping[str, str] | None) -> bool:
-        """Check the response head. Returns True when it is an error, not a stream.
-
-        In that case read at most ``ERROR_BODY_BYTES`` of the body and raise
-        :meth:`head_error` with it.
-        """
-        return needs_error_body(status_code, headers)
-
-    def head_error(
-        self, status_code: int, headers: Mapping[str, str] | None, body: bytes
-    ) -> SSEStreamError:
-        """The error for a refused head (``APIStatusError`` or
-        ``UnexpectedContentTypeError``); also ends the stream."""
-        self.stop()
-        return head_error(status_code, headers, body, response=self.response)
-
-    def receive_data(self, data: bytes) -> bool:
-        """Take the next bytes of the body (any size; empty bytes are ignored).
-
-        Returns whether :meth:`next_event` now has something other than
-        :data:`NEED_DATA` to give.
-
-        Raises:
-            LimitExceededError: a JSON body passed ``max_event_bytes``
-                (``partial_response`` attached). A line or event past its limit is
-                raised by :meth:`next_event` after the events before it.
-        """
-        if self._mode == _SSE:
-            try:
-                events = self.decoder.feed(data)
-            except LimitExceededError as exc:
-                self._events.extend(exc.events)
-                self._deferred = exc
-                return True
-            if events:
-                self._events.extend(events)
-                return True
-            return False
-        if self._mode == _SNIFF:
-            stripped = data.lstrip(_BLANKS)
-            if not stripped:
-                # Blanks only: the decoder takes them (it keeps no blank lines), so
-                # nothing piles up here whatever their number.
-                self.decoder.feed(data)
-                return False
-            if stripped[:1] == b"{":
-                self._mode = _JSON
-                data = stripped
-            else:
-                self._mode = _SSE
-                self.streamed = True
-                return self.receive_data(data)
-        self._body += data
-        if len(self._body) > self._max_body:
-            error = LimitExceededError("max_event_bytes", self._max_body, len(self._body), 0)
-            raise self.abort(error)
-        return False
-
-    def receive_eof(self) -> None:
-        """Signal the end of the body (the connection closed cleanly)."""
-        if self._mode == _SSE:
-            self._events.extend(self.decoder.close())
-        self._eof = True
-
-    def interrupted_error(self, cause: BaseException) -> StreamInterruptedError:
-        """Record a transport failure mid-body and return the error to raise from it."""
-        error = StreamInterruptedError(f"the stream broke off: {type(cause).__name__}: {cause}")
-        return self.abort(error)
+    # -- ending
 
     def abort(self, error: _E) -> _E:
         """End the stream because of ``error`` and return it, to be raised.
 
-        The error gets ``partial_response`` (the :class:`Response` rebuilt so far) and
-        ``response`` (the HTTP response, if unset); ``completion`` stays ``None``.
+        The error gets ``response`` (the HTTP response, if unset) and
+        ``partial_response``: the :class:`Response` rebuilt so far, or ``None`` for a
+        refused head (no stream began). ``completion`` stays ``None``.
         """
-        self.stop()
-        self._broken = True
-        setattr(error, "partial_response", self.snapshot)  # noqa: B010 (documented attribute)
-        if error.response is None:
-            error.response = self.response
+        head_refused = self._head is not None
+        error = super().abort(error)
+        if head_refused:
+            setattr(error, "partial_response", None)  # noqa: B010 (documented attribute)
         return error
 
-    def stop(self) -> None:
-        """End the stream without an error of its own (the reader gave up, or failed).
+    def _attach(self, error: SSEStreamError) -> None:
+        setattr(error, "partial_response", self.snapshot)  # noqa: B010 (documented attribute)
 
-        Nothing more is handed out; :attr:`interrupted` is True unless the terminal
-        event had arrived.
-        """
-        self._finished = True
-        if self.terminal_event is None:
-            self._broken = True
-        self._events.clear()
+    def _complete_end(self) -> bool:
+        return self.terminal_event in _COMPLETE
 
     # -- output
 
-    def next_event(self) -> ResponseStreamEvent | Any:
+    def next_event(self) -> ResponseStreamEvent | _Sentinel:
         """Return the next :class:`ResponseStreamEvent`, :data:`NEED_DATA` or :data:`END`.
 
         Raises:
+            APIStatusError, UnexpectedContentTypeError: the head was refused (once the
+                error body is read; ``partial_response`` is ``None``).
             StreamAPIError: an ``error`` event, a ``response.failed`` event (``body``
                 is the event's payload; the response's ``error`` gives ``code`` and
                 ``message``), or an error payload.
             ChunkParseError: an event's data is not a JSON object with a ``type``, or
                 a field the rebuild reads has the wrong type.
             LimitExceededError: a line, an event or a JSON body passed its limit.
+            StreamInterruptedError: the transport failed (see ``receive_failure``).
         The stream is over after any of them; ``partial_response`` is attached.
         """
         if self._finished:
             return END
-        events = self._events
-        while events:
-            event = events.popleft()
-            self.events += 1
+        while True:
+            event = self._next_event()
+            if type(event) is not ServerSentEvent:
+                if event is END:
+                    self._finished = True
+                    if self._mode == _JSON:
+                        return self._json_body()
+                    self._broken = not self._complete_end()
+                    return END
+                return NEED_DATA
             data = event[1]
             if data[:1] != "{":
                 stripped = data.strip()
                 if not stripped or stripped == "[DONE]":
                     self.ignored_events += 1
                     if stripped:  # [DONE] before a terminal event: the stream is cut
-                        self._finished = True
-                        self._broken = self.terminal_event is None
-                        events.clear()
+                        self.stop()
                         return END
                     continue
-            position = self.events - 1
             try:
-                payload = json.loads(data)
-            except (ValueError, RecursionError) as exc:
+                payload = decode_json(data)
+            except ValueError as exc:
+                position = self.events - 1
                 error = ChunkParseError(
-                    f"event {position} is not JSON ({exc}): {data[:200]!r}",
+                    f"event {position} is not JSON ({exc}): {bounded(data, 200)!r}",
                     position=position,
                     event=event,
                 )
                 raise self.abort(error) from exc
             return self._handle(payload, event)
-        if self._deferred is not None:
-            raise self.abort(self._deferred)
-        if not self._eof:
-            return NEED_DATA
-        self._finished = True
-        if self._mode == _JSON:
-            return self._json_body()
-        if self.terminal_event is None:
-            self._broken = True
-        return END
 
     def _handle(self, payload: Any, event: ServerSentEvent | None) -> ResponseStreamEvent:
         position = self.events - 1
@@ -507,6 +429,16 @@ class ResponseStreamParser:
                 raise self.abort(self._api_error(payload, event, None))
             if event is not None and event[0] != "message":
                 kind = event[0]  # the data lacks a type: the event: line names it
+            elif "choices" in payload or payload.get("object") == "chat.completion.chunk":
+                raise self.abort(
+                    ChunkParseError(
+                        f"event {position} is a chat-completion chunk, not a Responses API "
+                        "event: this is a Chat Completions stream; read it with "
+                        "ssestream.ChatStream",
+                        position=position,
+                        event=event,
+                    )
+                )
             else:
                 raise self.abort(
                     ChunkParseError(
@@ -532,20 +464,11 @@ class ResponseStreamParser:
             raise self.abort(
                 ChunkParseError(f"event {position} ({kind}): {exc}", position=position, event=event)
             ) from None
-        except RecursionError as exc:
-            raise self.abort(
-                ChunkParseError(
-                    f"event {position} ({kind}) is nested too deeply",
-                    position=position,
-                    event=event,
-                )
-            ) from exc
         if kind in _TERMINAL:
             self.terminal_event = kind
-            self._finished = True
-            self._events.clear()
             if kind == "response.failed":
                 raise self.abort(self._api_error(payload, event, kind))
+            self.stop()  # nothing after the terminal event is read
         view = _VIEWS.get(kind, ResponseStreamEvent)
         return view(payload)
 
@@ -569,11 +492,11 @@ class ResponseStreamParser:
             message = (
                 "the response failed (no error message)"
                 if kind == "response.failed"
-                else f"the server sent an error event: {json.dumps(payload)[:500]}"
+                else f"the server sent an error event: {json.dumps(payload)}"
             )
         prefix = "response.failed: " if kind == "response.failed" else ""
         return StreamAPIError(
-            _bounded(prefix + message),
+            bounded(prefix + message),
             error_type=error_type if isinstance(error_type, str) else None,
             code=code if isinstance(code, (str, int)) else None,
             param=param if isinstance(param, str) else None,
@@ -730,15 +653,18 @@ class ResponseStreamParser:
         items = self._items
         return [items[index].to_dict() for index in sorted(items)]
 
-    def _json_body(self) -> ResponseStreamEvent | Any:
+    def _json_body(self) -> ResponseStreamEvent:
+        """The whole body was one JSON document: a response object, or an error."""
         body = bytes(self._body)
         self._body = bytearray()
+        self._finished = False  # its one event ends the stream as any event would
         self.events += 1
         self.streamed = False
         try:
-            payload = json.loads(body.decode("utf-8-sig", "replace"))
-        except (ValueError, RecursionError) as exc:
-            error = ChunkParseError(f"the body is not JSON ({exc}): {body[:200]!r}", position=0)
+            payload = decode_json(body.decode("utf-8-sig", "replace"))
+        except ValueError as exc:
+            shown = bounded(repr(body[:300]), 200)
+            error = ChunkParseError(f"the body is not JSON ({exc}): {shown}", position=0)
             raise self.abort(error) from exc
         if isinstance(payload, dict) and payload.get("object") == "response":
             status = payload.get("status")
@@ -746,13 +672,11 @@ class ResponseStreamParser:
             if kind not in _LIFECYCLE:
                 kind = "response.in_progress"
             result = self._handle({"type": kind, "response": payload}, None)
-            self._finished = True
-            if self.terminal_event is None:
-                self._broken = True
+            self.stop()  # a queued or in-progress response is not finished: interrupted
             return result
         if isinstance(payload, dict) and (payload.get("error") or payload.get("object") == "error"):
             raise self.abort(self._api_error(payload, None, None))
-        shown = body[:200].decode("utf-8", "replace")
+        shown = bounded(body.decode("utf-8", "replace"), 200)
         raise self.abort(
             ChunkParseError(f"the body is JSON but not a Responses response: {shown}", position=0)
         )
@@ -771,11 +695,6 @@ class ResponseStreamParser:
         out = _copy(self._envelope)
         out["output"] = self._output()
         return Response(out)
-
-    @property
-    def finished(self) -> bool:
-        """Whether the stream is over: terminal event, end of body, or an error."""
-        return self._finished
 
     @property
     def interrupted(self) -> bool:

@@ -644,6 +644,22 @@ def test_each_statement_is_checked_against_the_rebuild() -> None:
     ]
 
 
+def test_deltas_after_an_item_or_part_is_replaced_go_to_the_new_one() -> None:
+    part = {
+        "type": "response.content_part.added",
+        "output_index": 0,
+        "content_index": 0,
+        "part": {"type": "output_text", "text": ""},
+    }
+    run = parse(
+        body(message_added(), text_delta("old"), message_added(), text_delta("new"))
+        + body(text_delta("!"), part, text_delta("fresh"))
+    )
+    assert run.snapshot.output_text == "fresh"
+    run = parse(body(message_added(), text_delta("a"), message_added(), text_delta("b")))
+    assert run.snapshot.output_text == "b"
+
+
 def test_annotations_are_placed_by_their_index() -> None:
     def annotation(index: int, title: str) -> dict[str, Any]:
         return {

@@ -336,6 +336,8 @@ class ResponseStreamParser(BaseStreamParser):
         self._items: dict[int, _Item] = {}
         self._final: dict[str, Any] | None = None
         self._next_sequence: int | None = None
+        # The text each (delta type, output_index, part index) extends, found once.
+        self._texts: dict[tuple[str, int, int], _Text] = {}
         self.ignored_events = 0
         self.terminal_event: str | None = None
         self.mismatches: list[ResponseMismatch] = []
@@ -513,7 +515,17 @@ class ResponseStreamParser(BaseStreamParser):
             delta = payload.get("delta")
             if type(delta) is not str:
                 raise _MalformedError(f'"delta" is a {type(delta).__name__}, not text')
-            self._text(payload, rule).add(delta)
+            # The usual event: the next fragment of the text the last one extended.
+            output_index = payload.get("output_index")
+            index = payload.get(rule[1]) if rule[1] is not None else 0
+            if type(output_index) is int and type(index) is int:
+                found = (kind, output_index, index)
+                text = self._texts.get(found)
+                if text is None:
+                    text = self._texts[found] = self._text(payload, rule)
+                text.add(delta)
+            else:
+                self._text(payload, rule).add(delta)  # raises: not an index
             return
         rule = _TEXT_DONE.get(kind)
         if rule is not None:
@@ -555,6 +567,7 @@ class ResponseStreamParser(BaseStreamParser):
                 if current is not None:
                     _compare(f"output[{index}]", current.to_dict(), item, kind, self.mismatches)
             self._items[index] = _Item(_copy(item))
+            self._texts.clear()  # the texts found for the old item are gone
             return
         if kind.startswith("response.content_part.") or kind.startswith(
             "response.reasoning_summary_part."
@@ -585,6 +598,7 @@ class ResponseStreamParser(BaseStreamParser):
                                 )
                             )
             item.set_part(key, index, _copy(part))
+            self._texts.clear()
             return
         if kind == "response.output_text.annotation.added":
             content_index = _index(payload, "content_index")

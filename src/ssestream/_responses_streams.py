@@ -128,11 +128,9 @@ class ResponseStream(_ResponseStreamBase, _SyncReader):
     def events(self) -> Iterator[ResponseStreamEvent]:
         """The events, as iterating the stream gives them.
 
-        The Responses API's own events are already the application-level layer (text
+        The Responses API's own events already are the application-level layer (text
         delta / done, function-call arguments delta / done, reasoning summary delta /
-        done, the final response with its usage), so this is the stream itself: code
-        written as ``for event in stream.events()`` reads both this and a chat stream's
-        events the same way.
+        done, the final response with its usage), so this is the stream itself.
         """
         return iter(self)
 

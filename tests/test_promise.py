@@ -17,6 +17,7 @@ budget is the Hypothesis profile's: small by default (CI), large with
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 from typing import Any
 
@@ -208,7 +209,7 @@ def merge_bodies(draw: st.DrawFn) -> bytes:
 def split(draw: st.DrawFn, body: bytes) -> list[bytes]:
     cuts = sorted(set(draw(st.lists(st.integers(0, len(body)), max_size=12))))
     bounds = [0, *cuts, len(body)]
-    return [body[a:b] for a, b in zip(bounds, bounds[1:], strict=False) if b > a]
+    return [body[a:b] for a, b in itertools.pairwise(bounds) if b > a]
 
 
 # --------------------------------------------------------------------------- the reading
@@ -240,7 +241,7 @@ def read_sync(reads: list[bytes]) -> Any:
     error = None
     try:
         for item in stream:
-            chunks.append((item, copy.deepcopy(item.to_dict())))
+            chunks.append((item, copy.deepcopy(item.to_dict())))  # noqa: PERF401
     except Exception as exc:  # the promise is checked in outcome()
         error = exc
     return outcome(stream, chunks, error)
@@ -257,7 +258,7 @@ def read_async(reads: list[bytes], backend: str) -> Any:
         error = None
         try:
             async for item in stream:
-                chunks.append((item, copy.deepcopy(item.to_dict())))
+                chunks.append((item, copy.deepcopy(item.to_dict())))  # noqa: PERF401
         except Exception as exc:
             error = exc
         return outcome(stream, chunks, error)

@@ -660,6 +660,16 @@ def test_deltas_after_an_item_or_part_is_replaced_go_to_the_new_one() -> None:
     assert run.snapshot.output_text == "b"
 
 
+def test_an_output_item_event_without_an_item_is_handed_out_and_skipped() -> None:
+    """The openai SDK's helper notes that providers send such empty added events."""
+    empty = {"type": "response.output_item.added", "output_index": 0, "item": None}
+    run = parse(body(CREATED, empty, {**message_added(1)}, text_delta("x", index=1)))
+    assert run.error is None
+    assert [e.type for e in run.events][1] == "response.output_item.added"
+    assert [item.type for item in run.snapshot.output] == ["message"]
+    assert run.snapshot.output_text == "x"
+
+
 def test_annotations_are_placed_by_their_index() -> None:
     def annotation(index: int, title: str) -> dict[str, Any]:
         return {

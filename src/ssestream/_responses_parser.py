@@ -558,8 +558,10 @@ class ResponseStreamParser(BaseStreamParser):
                 self._envelope.update((k, _copy(v)) for k, v in response.items() if k != "output")
             return
         if kind == "response.output_item.added" or kind == "response.output_item.done":
-            index = _index(payload, "output_index")
             item = payload.get("item")
+            if item is None:
+                return  # an empty added event (the openai SDK skips them too): no item
+            index = _index(payload, "output_index")
             if not isinstance(item, dict):
                 raise _MalformedError('"item" is not an object')
             if kind.endswith(".done"):

@@ -12,6 +12,7 @@ Four layers, each usable on its own:
 from .__about__ import __version__
 from ._accumulator import ChatCompletionAccumulator
 from ._decoder import DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_LINE_BYTES, ServerSentEvent, SSEDecoder
+from ._encoder import DONE, encode_chunk, encode_event
 from ._exceptions import (
     APIStatusError,
     ChunkParseError,
@@ -52,6 +53,7 @@ from ._types import (
 __all__ = [
     "DEFAULT_MAX_EVENT_BYTES",
     "DEFAULT_MAX_LINE_BYTES",
+    "DONE",
     "END",
     "ERROR_BODY_BYTES",
     "NEED_DATA",
@@ -89,5 +91,7 @@ __all__ = [
     "aconnect_chat",
     "aiter_events",
     "connect_chat",
+    "encode_chunk",
+    "encode_event",
     "iter_events",
 ]

@@ -24,6 +24,7 @@ from ._exceptions import (
 )
 from ._parser import END, ERROR_BODY_BYTES, NEED_DATA, ChatStreamParser
 from ._partial_json import PartialJSONError, PartialJSONParser
+from ._relay import Relay, relay_headers
 from ._streams import (
     AsyncChatStream,
     ChatStream,
@@ -80,6 +81,7 @@ __all__ = [
     "LimitExceededError",
     "PartialJSONError",
     "PartialJSONParser",
+    "Relay",
     "SSEDecoder",
     "SSEStreamError",
     "ServerSentEvent",
@@ -94,4 +96,5 @@ __all__ = [
     "encode_chunk",
     "encode_event",
     "iter_events",
+    "relay_headers",
 ]

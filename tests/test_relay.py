@@ -21,6 +21,7 @@ import pytest
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import Route
 
 from ssestream import (
@@ -33,7 +34,7 @@ from ssestream import (
     aconnect_chat,
     relay_headers,
 )
-from ssestream.testing import ReplayTransport, running_server
+from ssestream.testing import ReplayTransport, create_app, running_server
 
 FIXTURES = Path(__file__).parent / "fixtures"
 RECORDINGS = sorted(
@@ -315,3 +316,69 @@ async def test_a_fast_upstream_gets_no_keepalive() -> None:
     received = [data async for data in Relay(fast(), keepalive=30.0)]
     assert len(received) == 201
     assert b": keep-alive\n\n" not in received
+
+
+# -- ssestream check against a gateway --------------------------------------------------
+
+
+def forwarding_gateway(upstream: str) -> Starlette:
+    """A gateway in front of ``upstream``: models and non-streamed answers forwarded as
+    they are, streams relayed."""
+
+    async def models(request: Request) -> Response:
+        async with httpx.AsyncClient(timeout=30) as client:
+            answer = await client.get(f"{upstream}/v1/models")
+        return Response(answer.content, answer.status_code, media_type="application/json")
+
+    async def chat(request: Request) -> Response:
+        body = await request.json()
+        client = httpx.AsyncClient(timeout=30)
+        url = f"{upstream}/v1/chat/completions"
+        if not body.get("stream"):
+            async with client:
+                answer = await client.post(url, json=body)
+            return Response(answer.content, answer.status_code, media_type="application/json")
+        upstream_response = await client.send(
+            client.build_request("POST", url, json=body), stream=True
+        )
+        relay = Relay(AsyncChatStream(upstream_response))
+        return relay.response(background=BackgroundTask(client.aclose))  # type: ignore[no-any-return]
+
+    return Starlette(
+        routes=[
+            Route("/v1/models", models),
+            Route("/v1/chat/completions", chat, methods=["POST"]),
+        ]
+    )
+
+
+def test_ssestream_check_finds_a_relayed_stream_healthy(capsys: pytest.CaptureFixture[str]) -> None:
+    """The paced upstream of tests/test_cli_check.py behind the gateway: check reports
+    no problem (no buffering, [DONE], usage, chunks as OpenAI writes them)."""
+    from ssestream import _check
+    from ssestream._cli import main
+
+    recording = Path(__file__).parents[1] / "src/ssestream/_data" / _check.DEMO_RECORDING
+    upstream_app = create_app([recording], event_gap=0.005, first_token_delay=0.5)
+    with (
+        running_server(upstream_app) as upstream,
+        running_server(forwarding_gateway(upstream)) as gateway,
+    ):
+        status = main(
+            [
+                "check",
+                "--json",
+                "--slow-first-token",
+                "0.25",
+                "--base-url",
+                f"{gateway}/v1",
+                "--model",
+                "glm-4.7-flash",
+                "--timeout",
+                "10",
+            ]
+        )
+    report = json.loads(capsys.readouterr().out)
+    assert report["problems"] == []
+    assert status == report["exit_status"] == 0
+    assert report["metrics"]["streaming"]["status"] == 200

@@ -301,24 +301,36 @@ class Relay:
 
     async def _read(self, send: MemoryObjectSendStream[tuple[int, Any]]) -> None:
         async with send:
+            item: tuple[int, Any] = (_END, None)
             try:
                 async for chunk in self._chunks:
                     self._quiet_since = anyio.current_time()
-                    await send.send((_CHUNK, chunk))
+                    if not await _hand_over(send, (_CHUNK, chunk)):
+                        return
             except SSEStreamError as exc:
-                await send.send((_ERROR, exc))
+                item = (_ERROR, exc)
             except Exception as exc:  # re-raised by the body, where the caller sees it
-                await send.send((_FAILURE, exc))
-            else:
-                await send.send((_END, None))
+                item = (_FAILURE, exc)
+            await _hand_over(send, item)
 
     async def _ping(self, send: MemoryObjectSendStream[tuple[int, Any]], keepalive: float) -> None:
         async with send:
             while True:
                 await anyio.sleep_until(self._quiet_since + keepalive)
                 if anyio.current_time() >= self._quiet_since + keepalive:
-                    await send.send((_PING, None))
+                    if not await _hand_over(send, (_PING, None)):
+                        return
                     self._quiet_since = anyio.current_time()
+
+
+async def _hand_over(send: MemoryObjectSendStream[tuple[int, Any]], item: tuple[int, Any]) -> bool:
+    """Give ``item`` to the body; False if the body has stopped listening (it ended
+    between two items, before cancelling this task)."""
+    try:
+        await send.send(item)
+    except anyio.BrokenResourceError:
+        return False
+    return True
 
 
 async def _close(chunks: Any) -> None:

@@ -15,16 +15,20 @@ Four layers, each usable on its own:
 from .__about__ import __version__
 from ._accumulator import ChatCompletionAccumulator
 from ._decoder import DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_LINE_BYTES, ServerSentEvent, SSEDecoder
+from ._encoder import DONE, encode_chunk, encode_event
 from ._exceptions import (
     APIStatusError,
     ChunkParseError,
     LimitExceededError,
+    PartialJSONError,
     SSEStreamError,
     StreamAPIError,
     StreamInterruptedError,
     UnexpectedContentTypeError,
 )
 from ._parser import END, ERROR_BODY_BYTES, NEED_DATA, ChatStreamParser
+from ._partial_json import PartialJSONParser
+from ._relay import Relay, relay_headers
 from ._responses_parser import ResponseMismatch, ResponseStreamParser
 from ._responses_streams import (
     AsyncResponseStream,
@@ -77,6 +81,7 @@ from ._types import (
 __all__ = [
     "DEFAULT_MAX_EVENT_BYTES",
     "DEFAULT_MAX_LINE_BYTES",
+    "DONE",
     "END",
     "ERROR_BODY_BYTES",
     "NEED_DATA",
@@ -102,6 +107,9 @@ __all__ = [
     "Function",
     "FunctionCall",
     "LimitExceededError",
+    "PartialJSONError",
+    "PartialJSONParser",
+    "Relay",
     "Response",
     "ResponseAnnotationEvent",
     "ResponseContentPart",
@@ -131,6 +139,9 @@ __all__ = [
     "aiter_events",
     "connect_chat",
     "connect_responses",
+    "encode_chunk",
+    "encode_event",
     "iter_events",
     "looks_like_responses_event",
+    "relay_headers",
 ]

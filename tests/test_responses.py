@@ -119,6 +119,7 @@ def parse(raw: bytes, how: str = "whole", **kwargs: Any) -> Parsed:
 def test_every_recording_is_collected() -> None:
     assert len(RESPONSES) == 39
     assert sorted(EXPECTED) == [p.name for p in RESPONSES]
+    assert len(WITH_CALLS) == 11  # 10 with function-call argument deltas, 1 with MCP
 
 
 # --------------------------------------------------------------------------- recordings
@@ -273,6 +274,53 @@ def test_rebuild_from_deltas_alone(path: Path) -> None:
         return
     assert ours == final
     assert joined_deltas(run.snapshot) == EXPECTED[path.name]["accumulated_from_deltas"]
+
+
+ARGUMENT_DELTAS = ("response.function_call_arguments.delta", "response.mcp_call_arguments.delta")
+WITH_CALLS = [
+    p
+    for p in RESPONSES
+    if any(t.encode() in p.read_bytes() for t in ARGUMENT_DELTAS)
+    and EXPECTED[p.name]["error"] is None
+]
+
+
+@pytest.mark.parametrize("path", WITH_CALLS, ids=lambda p: p.stem[:48])
+def test_call_arguments_are_parsed_as_they_stream(path: Path) -> None:
+    """Each argument delta carries the arguments parsed so far (PartialJSONParser); the
+    last one is the final arguments' JSON value, whatever the split."""
+    run = parse(path.read_bytes(), "7")
+    calls = {}
+    for event in run.events:
+        if event.type in ARGUMENT_DELTAS:
+            assert isinstance(event, ResponseTextDeltaEvent)
+            assert event.partial is None or isinstance(event.partial, dict)
+            calls[event.output_index] = event.partial
+        elif isinstance(event, ResponseTextDeltaEvent):
+            assert event.partial is None
+    assert calls
+    for index, partial in calls.items():
+        assert partial == json.loads(run.snapshot.output[index].arguments)  # type: ignore[index]
+
+
+def test_partial_arguments_grow_with_the_fragments() -> None:
+    raw = FIXTURES / "responses" / "langchain-openai-chatgpt-codex-function-call.sse"
+    run = parse(raw.read_bytes())
+    partials = [e.partial for e in run.events if e.type == ARGUMENT_DELTAS[0]]
+    # Read after the whole stream: a later fragment never changed an earlier value.
+    assert partials[0] == {}  # '{"'
+    assert {"x": 5} in partials
+    assert partials[-1] == {"x": 5, "y": 4}
+
+
+def test_arguments_that_can_never_be_json_give_no_partial() -> None:
+    def args(text: str) -> dict[str, Any]:
+        return {"type": "response.function_call_arguments.delta", "output_index": 0, "delta": text}
+
+    run = parse(body(CREATED, args('{"a": '), args("}"), args('"b"')))
+    assert [e.partial for e in run.events[1:]] == [{}, None, None]  # type: ignore[attr-defined]
+    assert run.snapshot.output[0].arguments == '{"a": }"b"'
+    assert run.error is None
 
 
 def test_item_ids_rotating_and_renamed() -> None:

@@ -46,7 +46,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from ._decoder import DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_LINE_BYTES, ServerSentEvent
-from ._exceptions import ChunkParseError, SSEStreamError, StreamAPIError
+from ._exceptions import ChunkParseError, PartialJSONError, SSEStreamError, StreamAPIError
 from ._parser import (
     _JSON,
     END,
@@ -56,6 +56,7 @@ from ._parser import (
     bounded,
     decode_json,
 )
+from ._partial_json import PartialJSONParser
 from ._responses_types import (
     _LIFECYCLE,
     _TERMINAL,
@@ -111,11 +112,16 @@ class _Text:
     the text (a short ``str`` is some 50 bytes).
     """
 
-    __slots__ = ("deltas", "parts")
+    __slots__ = ("deltas", "json", "parts")
 
-    def __init__(self, start: str) -> None:
+    def __init__(self, start: str, *, partial_json: bool = False) -> None:
         self.parts = [start] if start else []
         self.deltas = 0
+        # A call's arguments: parsed as they grow (None once they can never be JSON).
+        self.json: PartialJSONParser | None = None
+        if partial_json:
+            self.json = PartialJSONParser(max_depth=MAX_DEPTH)
+            self.feed_json(start)
 
     def add(self, fragment: str) -> None:
         parts = self.parts
@@ -123,6 +129,18 @@ class _Text:
         self.deltas += 1
         if len(parts) > _FRAGMENTS and len(parts) * _CHARS_PER_FRAGMENT > len(parts[0]):
             parts[:] = ["".join(parts)]
+
+    def feed_json(self, fragment: str) -> Any:
+        """Feed the partial JSON parser; return the value so far (a snapshot), or None."""
+        parser = self.json
+        if parser is None:
+            return None
+        try:
+            parser.feed(fragment)
+        except PartialJSONError:
+            self.json = None  # never JSON: no partial value from now on
+            return None
+        return parser.snapshot()
 
     def value(self) -> str:
         parts = self.parts
@@ -181,7 +199,9 @@ class _Item:
         if text is None:
             holder = self.data if key is None else self.part(key, index, default)
             start = holder.get(field)
-            text = self.texts[(key, index, field)] = _Text(start if type(start) is str else "")
+            text = self.texts[(key, index, field)] = _Text(
+                start if type(start) is str else "", partial_json=field == "arguments"
+            )
         return text
 
     def to_dict(self) -> dict[str, Any]:
@@ -266,6 +286,7 @@ def _compare(
 # --------------------------------------------------------------------------- the parser
 
 _COMPLETE = frozenset({"response.completed", "response.incomplete"})
+_NO_PARTIAL: Any = object()
 
 
 class ResponseStreamParser(BaseStreamParser):
@@ -338,6 +359,7 @@ class ResponseStreamParser(BaseStreamParser):
         self._next_sequence: int | None = None
         # The text each (delta type, output_index, part index) extends, found once.
         self._texts: dict[tuple[str, int, int], _Text] = {}
+        self._partial: Any = _NO_PARTIAL  # the arguments so far, for the event being made
         self.ignored_events = 0
         self.terminal_event: str | None = None
         self.mismatches: list[ResponseMismatch] = []
@@ -471,8 +493,11 @@ class ResponseStreamParser(BaseStreamParser):
             if kind == "response.failed":
                 raise self.abort(self._api_error(payload, event, kind))
             self.stop()  # nothing after the terminal event is read
-        view = _VIEWS.get(kind, ResponseStreamEvent)
-        return view(payload)
+        view = _VIEWS.get(kind, ResponseStreamEvent)(payload)
+        if self._partial is not _NO_PARTIAL:
+            view._partial = self._partial  # type: ignore[attr-defined]  # a delta's slot
+            self._partial = _NO_PARTIAL
+        return view
 
     def _api_error(
         self, payload: dict[str, Any], event: ServerSentEvent | None, kind: str | None
@@ -523,9 +548,11 @@ class ResponseStreamParser(BaseStreamParser):
                 text = self._texts.get(found)
                 if text is None:
                     text = self._texts[found] = self._text(payload, rule)
-                text.add(delta)
             else:
-                self._text(payload, rule).add(delta)  # raises: not an index
+                text = self._text(payload, rule)  # raises: not an index
+            text.add(delta)
+            if text.json is not None:
+                self._partial = text.feed_json(delta)
             return
         rule = _TEXT_DONE.get(kind)
         if rule is not None:
@@ -547,6 +574,7 @@ class ResponseStreamParser(BaseStreamParser):
                         )
                     )
             text.parts[:] = [full] if full else []
+            text.json = None  # stated in full: no partial value after this
             return
         if kind in _LIFECYCLE:
             response = payload.get("response")

@@ -321,12 +321,28 @@ class ResponseTextDeltaEvent(ResponseStreamEvent):
             fragment, when requested.
     """
 
-    __slots__ = ()
+    __slots__ = ("_partial",)
+    _partial: Any  # set by ResponseStreamParser on call-argument deltas
     _fields = ResponseStreamEvent._fields | {"delta", "content_index", "summary_index"}
     delta: _Field[str] = _Field("delta")
     content_index: _Field[int | None] = _Field("content_index")
     summary_index: _Field[int | None] = _Field("summary_index")
     logprobs: _Field[list[dict[str, Any]] | None] = _Field("logprobs")
+
+    @property
+    def partial(self) -> Any:
+        """A call's arguments as parsed so far, at this event: for
+        ``response.function_call_arguments.delta`` and ``response.mcp_call_arguments.delta``
+        handed out by a :class:`ResponseStreamParser`, the value of a
+        :class:`PartialJSONParser` fed every fragment of the call until this one (an
+        unfinished string shown as far as it goes, an unfinished number not at all).
+        ``None`` for other types, before anything can be shown, and once the arguments
+        can never become JSON (the raw text stays in the item's ``arguments``). Treat it
+        as read-only."""
+        try:
+            return self._partial
+        except AttributeError:
+            return None
 
 
 class ResponseTextDoneEvent(ResponseStreamEvent):

@@ -34,6 +34,7 @@ from ._streams import (
     connect_chat,
     iter_events,
 )
+from ._timings import StreamTimer, StreamTimings
 from ._types import (
     ChatCompletion,
     ChatCompletionChunk,
@@ -88,6 +89,8 @@ __all__ = [
     "ServerSentEvent",
     "StreamAPIError",
     "StreamInterruptedError",
+    "StreamTimer",
+    "StreamTimings",
     "TokenLogprob",
     "UnexpectedContentTypeError",
     "__version__",

@@ -23,6 +23,7 @@ become :class:`StreamInterruptedError` with the original as ``__cause__``.
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from types import TracebackType
@@ -37,6 +38,7 @@ from ._parser import (
     EventStreamParser,
     _Sentinel,
 )
+from ._timings import Clock, StreamTimings
 from ._types import ChatCompletion, ChatCompletionChunk
 
 __all__ = [
@@ -125,12 +127,20 @@ class _Reader:
         self._source = source
         self._reads: Any = None  # the iterator of reads, once reading began
         self._failures: tuple[type[BaseException], ...] = ()
+        if self.response is not None:  # the head is here already: its time is now
+            parser.receive_head(source.status_code, source.headers)
+
+    @property
+    def timings(self) -> StreamTimings:
+        """When each stage of the stream happened: time to first token, inter-chunk
+        gaps, output tokens per second (a :class:`StreamTimings` snapshot, valid during
+        and after the stream; seconds from the stream's ``clock``)."""
+        return self._parser.timings
 
     def _begin(self, asynchronous: bool) -> Any:
         source = self._source
         self._failures = _transport_errors()
         if self.response is not None:
-            self._parser.receive_head(source.status_code, source.headers)
             raw = _raw_is_decoded(source)
             if asynchronous:
                 return source.aiter_raw() if raw else source.aiter_bytes()
@@ -294,9 +304,13 @@ class _ChatStreamBase(_Reader):
         max_line_bytes: int | None = DEFAULT_MAX_LINE_BYTES,
         max_event_bytes: int | None = DEFAULT_MAX_EVENT_BYTES,
         keep_chunks: bool = False,
+        clock: Clock | None = None,
     ) -> None:
         parser = ChatStreamParser(
-            max_line_bytes=max_line_bytes, max_event_bytes=max_event_bytes, keep_chunks=keep_chunks
+            max_line_bytes=max_line_bytes,
+            max_event_bytes=max_event_bytes,
+            keep_chunks=keep_chunks,
+            clock=clock,
         )
         super().__init__(source, parser)
 
@@ -359,6 +373,8 @@ class ChatStream(_ChatStreamBase, _SyncReader):
             JSON body (``None``: no limit).
         keep_chunks: keep every chunk in :attr:`chunks` (off: memory stays proportional
             to the output).
+        clock: a monotonic clock in seconds for :attr:`timings` (``time.perf_counter``
+            by default).
 
     Raises:
         APIStatusError: HTTP status >= 400 (raised on the first ``next()``; no stream
@@ -466,6 +482,7 @@ def connect_chat(
     max_line_bytes: int | None = DEFAULT_MAX_LINE_BYTES,
     max_event_bytes: int | None = DEFAULT_MAX_EVENT_BYTES,
     keep_chunks: bool = False,
+    clock: Clock | None = None,
     **kwargs: Any,
 ) -> Iterator[ChatStream]:
     """Send a streaming request with an ``httpx.Client`` or ``httpx2.Client``: a ChatStream.
@@ -477,19 +494,25 @@ def connect_chat(
     (``httpx.ConnectError``, ``ConnectTimeout``, TLS errors) come through as the
     client raises them, unwrapped: they are transport errors that retry logic may
     retry; the stream's own errors (see :class:`ChatStream`) are raised while iterating.
+    ``stream.timings.request_sent`` is the time just before the request was sent, so
+    TTFT counts the whole wait; ``clock`` is the stream's (see :class:`ChatStream`).
     In the manner of httpx-sse's ``connect_sse``::
 
         with connect_chat(client, "POST", "/chat/completions", json=body) as stream:
             for chunk in stream: ...
     """
     headers = _with_sse_headers(kwargs.pop("headers", None))
+    clock = clock or time.perf_counter
+    sent = clock()
     with client.stream(method, url, headers=headers, **kwargs) as response:
         stream = ChatStream(
             response,
             max_line_bytes=max_line_bytes,
             max_event_bytes=max_event_bytes,
             keep_chunks=keep_chunks,
+            clock=clock,
         )
+        stream.parser.timer.request_sent = sent
         try:
             yield stream
         finally:
@@ -505,17 +528,22 @@ async def aconnect_chat(
     max_line_bytes: int | None = DEFAULT_MAX_LINE_BYTES,
     max_event_bytes: int | None = DEFAULT_MAX_EVENT_BYTES,
     keep_chunks: bool = False,
+    clock: Clock | None = None,
     **kwargs: Any,
 ) -> AsyncIterator[AsyncChatStream]:
     """The async twin of :func:`connect_chat`, for ``httpx``/``httpx2`` ``AsyncClient``."""
     headers = _with_sse_headers(kwargs.pop("headers", None))
+    clock = clock or time.perf_counter
+    sent = clock()
     async with client.stream(method, url, headers=headers, **kwargs) as response:
         stream = AsyncChatStream(
             response,
             max_line_bytes=max_line_bytes,
             max_event_bytes=max_event_bytes,
             keep_chunks=keep_chunks,
+            clock=clock,
         )
+        stream.parser.timer.request_sent = sent
         try:
             yield stream
         finally:

@@ -34,7 +34,7 @@ from ._streams import (
     connect_chat,
     iter_events,
 )
-from ._timings import StreamTimer, StreamTimings
+from ._timings import StreamTimings
 from ._types import (
     ChatCompletion,
     ChatCompletionChunk,
@@ -89,7 +89,6 @@ __all__ = [
     "ServerSentEvent",
     "StreamAPIError",
     "StreamInterruptedError",
-    "StreamTimer",
     "StreamTimings",
     "TokenLogprob",
     "UnexpectedContentTypeError",

@@ -265,7 +265,7 @@ class BaseStreamParser:
     Attributes:
         decoder: the :class:`SSEDecoder` (its ``last_event_id`` and ``retry`` are the
             stream's).
-        timer: the :class:`~ssestream.StreamTimer` behind :attr:`timings`.
+        timer: the ``StreamTimer`` that collects :attr:`timings`.
         events: how many events were pulled.
         response: the HTTP response, set by the caller, attached to errors.
     """

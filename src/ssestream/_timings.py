@@ -176,6 +176,12 @@ class StreamTimer:
     clock read once per such read; the arrival time of each chunk appended to
     :attr:`arrivals`; :meth:`look` at each chunk until the first token is known;
     :meth:`finish`. A stream may set :attr:`request_sent`.
+
+    Attributes:
+        clock: the clock.
+        request_sent, response_head, first_byte, end: as in :class:`StreamTimings`.
+        reads: reads that completed events, counted by the parser.
+        arrivals: the arrival time of each chunk handed out (``array("d")``).
     """
 
     __slots__ = (

@@ -8,6 +8,7 @@ from typing import Any
 import anyio
 import httpx
 import pytest
+from conftest import Twin
 from test_streams import chunk, sse
 
 import ssestream
@@ -166,3 +167,35 @@ def test_paced_replay_gives_figures_within_tolerance(mode: str) -> None:
         return stream.timings
 
     check(anyio.run(main, backend=mode))
+
+
+# --------------------------------------------------------------------------- on_end
+
+
+def test_on_end_is_called_once_with_the_result(twin: Twin) -> None:
+    seen: list[tuple[Any, Any]] = []
+
+    def on_end(stream: Any, error: BaseException | None) -> None:
+        seen.append((stream.completion.choices[0].message.content, error))
+
+    run = twin.read([sse(chunk("a"), chunk(None, "stop"), done=True)], on_end=on_end)
+    assert seen == [("a", None)]
+    assert run.stream.error is None
+
+
+def test_on_end_gets_the_error(twin: Twin) -> None:
+    seen: list[Any] = []
+    body = sse(chunk("a"), {"error": {"message": "boom"}})
+    run = twin.read([body], on_end=lambda s, e: seen.append(e), raises=ssestream.StreamAPIError)
+    assert seen == [run.error]
+    assert run.stream.error is run.error
+
+
+def test_a_failing_on_end_warns_and_keeps_the_result() -> None:
+    def on_end(stream: Any, error: BaseException | None) -> None:
+        raise ValueError("exporter down")
+
+    stream = ChatStream([sse(chunk("a"), chunk(None, "stop"))], on_end=on_end)
+    with pytest.warns(RuntimeWarning, match="exporter down"):
+        completion = stream.get_final_completion()
+    assert completion.choices[0].message.content == "a"

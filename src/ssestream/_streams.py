@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import sys
 import time
+import warnings
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from types import TracebackType
@@ -51,6 +52,10 @@ __all__ = [
 ]
 
 _T = TypeVar("_T")
+
+OnEnd = Callable[[Any, "BaseException | None"], None]
+"""A hook called once when a stream is over: ``on_end(stream, error)``, where ``error``
+is the exception the stream raised (``None`` when it ended without one, or was closed)."""
 
 _SSE_HEADERS = {"Accept": "text/event-stream", "Cache-Control": "no-store"}
 
@@ -120,15 +125,30 @@ class _Reader:
     subclasses only loop over the reads it returns.
     """
 
-    def __init__(self, source: Any, parser: BaseStreamParser) -> None:
+    def __init__(self, source: Any, parser: BaseStreamParser, on_end: OnEnd | None = None) -> None:
         self._parser = parser
         self.response: Any = source if _is_response(source) else None
         parser.response = self.response
         self._source = source
         self._reads: Any = None  # the iterator of reads, once reading began
         self._failures: tuple[type[BaseException], ...] = ()
+        self._on_end = on_end
+        self.error: BaseException | None = None
         if self.response is not None:  # the head is here already: its time is now
             parser.receive_head(source.status_code, source.headers)
+
+    def _ended(self) -> None:
+        """Call ``on_end`` once, when the stream is over (after the response closed)."""
+        on_end, self._on_end = self._on_end, None
+        if on_end is not None:
+            try:
+                on_end(self, self.error)
+            except Exception as exc:  # a hook must not turn a result into an error
+                warnings.warn(
+                    f"the stream's on_end hook raised {type(exc).__name__}: {exc}",
+                    RuntimeWarning,
+                    stacklevel=3,
+                )
 
     @property
     def timings(self) -> StreamTimings:
@@ -180,9 +200,10 @@ class _SyncReader(_Reader):
                 except self._failures as exc:
                     parser.receive_failure(exc)
                 item = next_item()
-        except BaseException:
+        except BaseException as exc:
             # The parser's own error (it carries the partial result), a bad source, or
             # the reader's cancellation: the stream is over either way.
+            self.error = exc
             self.close()
             raise
         if item is END:
@@ -202,6 +223,7 @@ class _SyncReader(_Reader):
             close()
         if self.response is not None:
             self.response.close()
+        self._ended()
 
 
 class _AsyncReader(_Reader):
@@ -224,7 +246,8 @@ class _AsyncReader(_Reader):
                 except self._failures as exc:
                     parser.receive_failure(exc)
                 item = next_item()
-        except BaseException:
+        except BaseException as exc:
+            self.error = exc
             await self.aclose()
             raise
         if item is END:
@@ -245,6 +268,7 @@ class _AsyncReader(_Reader):
             await aclose()
         if self.response is not None:
             await self.response.aclose()
+        self._ended()
 
 
 def iter_events(
@@ -305,6 +329,7 @@ class _ChatStreamBase(_Reader):
         max_event_bytes: int | None = DEFAULT_MAX_EVENT_BYTES,
         keep_chunks: bool = False,
         clock: Clock | None = None,
+        on_end: OnEnd | None = None,
     ) -> None:
         parser = ChatStreamParser(
             max_line_bytes=max_line_bytes,
@@ -312,7 +337,7 @@ class _ChatStreamBase(_Reader):
             keep_chunks=keep_chunks,
             clock=clock,
         )
-        super().__init__(source, parser)
+        super().__init__(source, parser, on_end)
 
     @property
     def completion(self) -> ChatCompletion:
@@ -375,6 +400,13 @@ class ChatStream(_ChatStreamBase, _SyncReader):
             to the output).
         clock: a monotonic clock in seconds for :attr:`timings` (``time.perf_counter``
             by default).
+        on_end: called once when the stream is over, as ``on_end(stream, error)``
+            (``error``: the exception raised, or ``None``), after the response is
+            closed: for logging, billing, tracing. An exception it raises is turned
+            into a ``RuntimeWarning``, never into the stream's error.
+
+    Attributes:
+        error: the exception the stream raised, once it did, else ``None``.
 
     Raises:
         APIStatusError: HTTP status >= 400 (raised on the first ``next()``; no stream
@@ -483,6 +515,7 @@ def connect_chat(
     max_event_bytes: int | None = DEFAULT_MAX_EVENT_BYTES,
     keep_chunks: bool = False,
     clock: Clock | None = None,
+    on_end: OnEnd | None = None,
     **kwargs: Any,
 ) -> Iterator[ChatStream]:
     """Send a streaming request with an ``httpx.Client`` or ``httpx2.Client``: a ChatStream.
@@ -511,6 +544,7 @@ def connect_chat(
             max_event_bytes=max_event_bytes,
             keep_chunks=keep_chunks,
             clock=clock,
+            on_end=on_end,
         )
         stream.parser.timer.request_sent = sent
         try:
@@ -529,6 +563,7 @@ async def aconnect_chat(
     max_event_bytes: int | None = DEFAULT_MAX_EVENT_BYTES,
     keep_chunks: bool = False,
     clock: Clock | None = None,
+    on_end: OnEnd | None = None,
     **kwargs: Any,
 ) -> AsyncIterator[AsyncChatStream]:
     """The async twin of :func:`connect_chat`, for ``httpx``/``httpx2`` ``AsyncClient``."""
@@ -542,6 +577,7 @@ async def aconnect_chat(
             max_event_bytes=max_event_bytes,
             keep_chunks=keep_chunks,
             clock=clock,
+            on_end=on_end,
         )
         stream.parser.timer.request_sent = sent
         try:

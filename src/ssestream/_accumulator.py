@@ -70,6 +70,15 @@ _DELTA_TEXT = ("role", "refusal", "reasoning_content", "reasoning")
 # The reasoning_details fields that are appended when they are text.
 _DETAIL_TEXT = ("text", "summary", "data")
 
+# The kinds of entry in the route log (see ChatCompletionAccumulator.record_routes).
+CONTENT = "content"  # (CONTENT, choice index, text)
+REFUSAL = "refusal"  # (REFUSAL, choice index, text)
+REASONING = "reasoning"  # (REASONING, choice index, field name, text)
+TOOL_CALL = "tool_call"  # (TOOL_CALL, choice index, position if it starts, call, text)
+LOGPROBS = "logprobs"  # (LOGPROBS, choice index, the logprobs object as sent)
+FINISH = "finish"  # (FINISH, choice index, finish_reason)
+USAGE = "usage"  # (USAGE, None, usage)
+
 
 # --------------------------------------------------------------------------- checks
 #
@@ -368,8 +377,10 @@ class _ToolCallState:
         self.extra: dict[str, Any] = {}
         self.function_extra: dict[str, Any] = {}
 
-    def merge(self, entry: Mapping[str, Any]) -> None:
-        """Merge one checked tool-call entry (see :func:`_check_tool_calls`)."""
+    def merge(self, entry: Mapping[str, Any]) -> str | None:
+        """Merge one checked tool-call entry (see :func:`_check_tool_calls`); return the
+        text it added to the arguments, if any."""
+        added = None
         for key, value in entry.items():
             if value is None or key == "index":
                 continue
@@ -383,6 +394,7 @@ class _ToolCallState:
                             # to serialise, so this is never None.
                             fvalue = _arguments_text(fvalue) or ""
                         _add_text(self.arguments, fvalue)
+                        added = fvalue if added is None else added + fvalue
                     elif fkey == "name":
                         if self.name is None and fvalue:
                             self.name = fvalue
@@ -396,6 +408,7 @@ class _ToolCallState:
                     self.type = value
             else:
                 self.extra[key] = value
+        return added
 
     def to_dict(self) -> dict[str, Any]:
         function: dict[str, Any] = {
@@ -428,6 +441,8 @@ class _ChoiceState:
         "extra_delta",
         "finish_reason",
         "function_call",
+        "index",
+        "log",
         "logprobs",
         "reasoning",
         "reasoning_details",
@@ -439,7 +454,9 @@ class _ChoiceState:
         "tool_calls_by_index",
     )
 
-    def __init__(self) -> None:
+    def __init__(self, index: int, log: list[tuple[Any, ...]] | None) -> None:
+        self.index = index
+        self.log = log  # see ChatCompletionAccumulator._routes
         self.role: str | None = None
         self.content: list[str] | None = None
         self.content_parts: list[Any] | None = None
@@ -471,6 +488,8 @@ class _ChoiceState:
                         self.content = [value]
                     else:
                         _add_text(self.content, value)
+                    if self.log is not None:
+                        self.log.append((CONTENT, self.index, value))
                 else:
                     self.content_part_list(value)
             elif key == "role":
@@ -486,6 +505,8 @@ class _ChoiceState:
                     self.refusal = [value]
                 else:
                     _add_text(self.refusal, value)
+                if self.log is not None:
+                    self.log.append((REFUSAL, self.index, value))
             elif key == "reasoning_details":
                 self.reasoning_details_delta(value)
             elif key == "function_call":
@@ -529,11 +550,15 @@ class _ChoiceState:
             if delta[primary] == value:
                 return
             _add_text(self.alt_reasoning.setdefault(key, []), value)
+            if self.log is not None:
+                self.log.append((REASONING, self.index, key, value))
             return
         if self.reasoning is None:
             self.reasoning = [value]
         else:
             _add_text(self.reasoning, value)
+        if self.log is not None:
+            self.log.append((REASONING, self.index, primary, value))
 
     def reasoning_details_delta(self, entries: list[dict[str, Any]]) -> None:
         # OpenRouter: entries carry an "index"; fragments of one entry are merged:
@@ -585,18 +610,26 @@ class _ChoiceState:
         index = entry.get("index")
         call_id = entry.get("id") or None
         calls = self.tool_calls
+        started = False
         if index is not None:
             call = self.tool_calls_by_index.get(index)
             if call is None or (call_id is not None and call.id is not None and call_id != call.id):
                 call = _ToolCallState(index)
                 calls.append(call)
                 self.tool_calls_by_index[index] = call
+                started = True
         else:
             call = calls[-1] if calls else None
             if call is None or (call_id is not None and call_id != call.id):
                 call = _ToolCallState(len(calls))
                 calls.append(call)
-        call.merge(entry)
+                started = True
+        added = call.merge(entry)
+        if self.log is not None:
+            # The call's position in message.tool_calls if it starts here, the call,
+            # and the arguments text this entry added.
+            position = len(calls) - 1 if started else None
+            self.log.append((TOOL_CALL, self.index, position, call, added))
 
     # -- choice fields
 
@@ -709,6 +742,7 @@ class ChatCompletionAccumulator:
         "_identified",
         "_keep",
         "_model",
+        "_routes",
         "_usage",
         "chunk_count",
         "chunks",
@@ -725,6 +759,26 @@ class ChatCompletionAccumulator:
         self._extra: dict[str, Any] = {}
         self._choices: dict[int, _ChoiceState] = {}
         self._identified = False  # id, model and created are all set
+        self._routes: list[tuple[Any, ...]] | None = None
+
+    def record_routes(self) -> list[tuple[Any, ...]]:
+        """Start logging where :meth:`add` merges each fragment; return the log.
+
+        For the events layer (:mod:`ssestream._events`), which must route fragments
+        exactly as the completion does. From now on, every chunk merged appends, in the
+        order of merging, one tuple per fragment: ``(kind, choice index, ...)`` with
+        ``kind`` one of :data:`CONTENT`, :data:`REFUSAL`, :data:`REASONING` (with the
+        field name the text is kept under), :data:`TOOL_CALL` (with the call's position
+        in ``message.tool_calls`` if this entry starts it, else ``None``; the call's
+        state; the arguments text added or ``None``), :data:`LOGPROBS`, :data:`FINISH`,
+        :data:`USAGE`. The caller empties the list as it reads it. A rejected chunk logs
+        nothing. Costs nothing until called (one ``None`` test per chunk).
+        """
+        if self._routes is None:
+            self._routes = []
+            for state in self._choices.values():
+                state.log = self._routes
+        return self._routes
 
     def add(self, chunk: ChatCompletionChunk | Mapping[str, Any]) -> None:
         """Merge one chunk: a :class:`ChatCompletionChunk` or its decoded JSON ``dict``.
@@ -775,6 +829,7 @@ class ChatCompletionAccumulator:
         ``created`` are checked until they are set: later values are not read at all.
         """
         identified = self._identified
+        routes = self._routes
         if not identified:
             for key in ("id", "model"):
                 value = data.get(key)
@@ -835,6 +890,8 @@ class ChatCompletionAccumulator:
                             parts.append(content)
                             if len(parts) > _FRAGMENTS:
                                 _compact(parts)
+                        if routes is not None:
+                            routes.append((CONTENT, index, content))
                     elif len(delta) == 1 and state is not None and _is_arguments_fragment(delta):
                         # The bulk of a tool call: {"tool_calls": [{"index": 0,
                         # "function": {"arguments": "..."}}]}, checked by the test.
@@ -843,16 +900,21 @@ class ChatCompletionAccumulator:
                         if not checked:
                             _check_delta(delta, position, state, {})
                         if state is None:
-                            state = states[index] = _ChoiceState()
+                            state = states[index] = _ChoiceState(index, routes)
                         state.delta(delta)
                 elif delta is not None and not isinstance(delta, dict):
                     raise _reject(f"choices[{position}].delta", delta, "an object")
                 if state is None:
-                    state = states[index] = _ChoiceState()
+                    state = states[index] = _ChoiceState(index, routes)
                 if finish_reason is not None:
                     state.finish_reason = finish_reason
                 if logprobs is not None:
                     state.logprobs_delta(logprobs)
+                if routes is not None:
+                    if logprobs is not None:
+                        routes.append((LOGPROBS, index, logprobs))
+                    if finish_reason is not None:
+                        routes.append((FINISH, index, finish_reason))
                 if not choice.keys() <= _CHOICE_OWN:
                     for key, value in choice.items():
                         if value is not None and key not in _CHOICE_OWN:
@@ -880,6 +942,8 @@ class ChatCompletionAccumulator:
             self._extra.update(data)
         if usage is not None:
             self._usage = usage
+            if routes is not None:
+                routes.append((USAGE, None, usage))
 
     @property
     def completion(self) -> ChatCompletion:

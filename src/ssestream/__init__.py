@@ -22,6 +22,7 @@ from ._exceptions import (
     UnexpectedContentTypeError,
 )
 from ._parser import END, ERROR_BODY_BYTES, NEED_DATA, ChatStreamParser
+from ._partial_json import PartialJSONError, PartialJSONParser
 from ._streams import (
     AsyncChatStream,
     ChatStream,
@@ -75,6 +76,8 @@ __all__ = [
     "Function",
     "FunctionCall",
     "LimitExceededError",
+    "PartialJSONError",
+    "PartialJSONParser",
     "SSEDecoder",
     "SSEStreamError",
     "ServerSentEvent",

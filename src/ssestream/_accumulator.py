@@ -71,9 +71,9 @@ _DELTA_TEXT = ("role", "refusal", "reasoning_content", "reasoning")
 _DETAIL_TEXT = ("text", "summary", "data")
 
 # The kinds of entry in the route log (see ChatCompletionAccumulator.record_routes).
-CONTENT = "content"  # (CONTENT, choice index, text)
-REFUSAL = "refusal"  # (REFUSAL, choice index, text)
-REASONING = "reasoning"  # (REASONING, choice index, field name, text)
+CONTENT = "content"  # (CONTENT, choice index, text, the fragments of the whole text)
+REFUSAL = "refusal"  # (REFUSAL, choice index, text, fragments)
+REASONING = "reasoning"  # (REASONING, choice index, text, fragments, field name)
 TOOL_CALL = "tool_call"  # (TOOL_CALL, choice index, position if it starts, call, text)
 LOGPROBS = "logprobs"  # (LOGPROBS, choice index, the logprobs object as sent)
 FINISH = "finish"  # (FINISH, choice index, finish_reason)
@@ -357,6 +357,13 @@ def _merge_text(target: dict[str, Any], key: str, fragment: str) -> None:
         target[key] = _Fragments((previous, fragment))
 
 
+def text_prefix(parts: list[str], length: int) -> str:
+    """The first ``length`` characters of the text whose fragments are ``parts`` (a
+    list of the accumulator's, joined in place as :attr:`completion` does)."""
+    text = _join(parts) if parts else ""
+    return text if len(text) == length else text[:length]
+
+
 def _joined(entry: dict[str, Any]) -> dict[str, Any]:
     """A copy of ``entry`` with its _Fragments joined."""
     return {k: _join(v) if type(v) is _Fragments else v for k, v in entry.items()}
@@ -489,7 +496,7 @@ class _ChoiceState:
                     else:
                         _add_text(self.content, value)
                     if self.log is not None:
-                        self.log.append((CONTENT, self.index, value))
+                        self.log.append((CONTENT, self.index, value, self.content))
                 else:
                     self.content_part_list(value)
             elif key == "role":
@@ -506,7 +513,7 @@ class _ChoiceState:
                 else:
                     _add_text(self.refusal, value)
                 if self.log is not None:
-                    self.log.append((REFUSAL, self.index, value))
+                    self.log.append((REFUSAL, self.index, value, self.refusal))
             elif key == "reasoning_details":
                 self.reasoning_details_delta(value)
             elif key == "function_call":
@@ -549,16 +556,17 @@ class _ChoiceState:
             # counts once; a different text is kept under its own name.
             if delta[primary] == value:
                 return
-            _add_text(self.alt_reasoning.setdefault(key, []), value)
+            parts = self.alt_reasoning.setdefault(key, [])
+            _add_text(parts, value)
             if self.log is not None:
-                self.log.append((REASONING, self.index, key, value))
+                self.log.append((REASONING, self.index, value, parts, key))
             return
         if self.reasoning is None:
             self.reasoning = [value]
         else:
             _add_text(self.reasoning, value)
         if self.log is not None:
-            self.log.append((REASONING, self.index, primary, value))
+            self.log.append((REASONING, self.index, value, self.reasoning, primary))
 
     def reasoning_details_delta(self, entries: list[dict[str, Any]]) -> None:
         # OpenRouter: entries carry an "index"; fragments of one entry are merged:
@@ -891,7 +899,7 @@ class ChatCompletionAccumulator:
                             if len(parts) > _FRAGMENTS:
                                 _compact(parts)
                         if routes is not None:
-                            routes.append((CONTENT, index, content))
+                            routes.append((CONTENT, index, content, state.content))
                     elif len(delta) == 1 and state is not None and _is_arguments_fragment(delta):
                         # The bulk of a tool call: {"tool_calls": [{"index": 0,
                         # "function": {"arguments": "..."}}]}, checked by the test.

@@ -440,7 +440,10 @@ def test_work_is_linear_in_the_text(shape: str, read_every: int) -> None:
     """Fed in 8-character pieces, ``value`` read after each (every 64th for the long
     string, whose read must build a new ``str`` of the string so far: O(its length)),
     4x the text costs about 4x the time; a re-parse per piece would cost 16x. Generous
-    bound: 8x. (benchmarks/bench_partial_json.py measures the exponent.)"""
+    bound: 8x. Both sizes are past the CPU caches (below ~100 KB the smaller one runs
+    from cache and the ratio says more about the caches than about the algorithm).
+    CPU time of this process, best of 5. (benchmarks/bench_partial_json.py measures the
+    exponent.)"""
 
     def arguments(size: int) -> str:
         if shape == "long string":
@@ -450,18 +453,18 @@ def test_work_is_linear_in_the_text(shape: str, read_every: int) -> None:
 
     def cost(text: str) -> float:
         best = math.inf
-        for _ in range(3):
-            start = time.perf_counter()
+        for _ in range(5):
+            start = time.process_time()
             parser = PartialJSONParser()
             for n, i in enumerate(range(0, len(text), 8)):
                 parser.feed(text[i : i + 8])
                 if n % read_every == 0:
                     parser.value  # noqa: B018 - reading is part of the cost measured
             parser.finish()
-            best = min(best, time.perf_counter() - start)
+            best = min(best, time.process_time() - start)
         return best
 
-    small, large = arguments(20_000), arguments(80_000)
+    small, large = arguments(100_000), arguments(400_000)
     assert len(large) > 3.5 * len(small)
     ratio = cost(large) / cost(small)
     assert ratio < 8, ratio

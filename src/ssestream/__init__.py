@@ -12,17 +12,20 @@ Four layers, each usable on its own:
 from .__about__ import __version__
 from ._accumulator import ChatCompletionAccumulator
 from ._decoder import DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_LINE_BYTES, ServerSentEvent, SSEDecoder
+from ._encoder import DONE, encode_chunk, encode_event
 from ._exceptions import (
     APIStatusError,
     ChunkParseError,
     LimitExceededError,
+    PartialJSONError,
     SSEStreamError,
     StreamAPIError,
     StreamInterruptedError,
     UnexpectedContentTypeError,
 )
 from ._parser import END, ERROR_BODY_BYTES, NEED_DATA, ChatStreamParser
-from ._partial_json import PartialJSONError, PartialJSONParser
+from ._partial_json import PartialJSONParser
+from ._relay import Relay, relay_headers
 from ._streams import (
     AsyncChatStream,
     ChatStream,
@@ -52,6 +55,7 @@ from ._types import (
 __all__ = [
     "DEFAULT_MAX_EVENT_BYTES",
     "DEFAULT_MAX_LINE_BYTES",
+    "DONE",
     "END",
     "ERROR_BODY_BYTES",
     "NEED_DATA",
@@ -78,6 +82,7 @@ __all__ = [
     "LimitExceededError",
     "PartialJSONError",
     "PartialJSONParser",
+    "Relay",
     "SSEDecoder",
     "SSEStreamError",
     "ServerSentEvent",
@@ -89,5 +94,8 @@ __all__ = [
     "aconnect_chat",
     "aiter_events",
     "connect_chat",
+    "encode_chunk",
+    "encode_event",
     "iter_events",
+    "relay_headers",
 ]

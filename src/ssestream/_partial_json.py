@@ -35,31 +35,12 @@ from __future__ import annotations
 import re
 from typing import Any, NoReturn
 
-from ._exceptions import SSEStreamError
+from ._exceptions import PartialJSONError
 
-__all__ = ["DEFAULT_MAX_DEPTH", "PartialJSONError", "PartialJSONParser"]
+__all__ = ["DEFAULT_MAX_DEPTH", "PartialJSONParser"]
 
 DEFAULT_MAX_DEPTH = 1000
 """Default ``max_depth`` of :class:`PartialJSONParser`: 1,000 nested arrays/objects."""
-
-
-class PartialJSONError(SSEStreamError, ValueError):
-    """Text that can never become one JSON value (RFC 8259), or ended too early.
-
-    Raised by :meth:`PartialJSONParser.feed` at the first character that no continuation
-    can make valid, and by :meth:`PartialJSONParser.finish` when the text ends before the
-    value does. It is a ``ValueError`` (like ``json.JSONDecodeError``) and an
-    ``SSEStreamError`` (the root of ssestream's errors on bad input).
-
-    Attributes:
-        position: the offset, in characters (code points) from the start of all the text
-            fed, of the offending character; for an early end, the length of the text.
-        message: what was wrong and where (also ``str(error)``).
-    """
-
-    def __init__(self, message: str, *, position: int) -> None:
-        super().__init__(message)
-        self.position = position
 
 
 # What the parser expects next.

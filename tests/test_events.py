@@ -12,13 +12,26 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 
-from ssestream import ChatCompletion, ChatCompletionAccumulator, ChunkParseError
+from ssestream import (
+    END,
+    NEED_DATA,
+    AsyncChatStream,
+    ChatCompletion,
+    ChatCompletionAccumulator,
+    ChatStream,
+    ChatStreamParser,
+    ChunkParseError,
+    SSEStreamError,
+)
 from ssestream._events import (
     ChatEventBuilder,
     ChatStreamEvent,
@@ -470,3 +483,134 @@ def test_end_is_given_once() -> None:
     builder = ChatEventBuilder()
     assert kinds(builder.end(done=True, interrupted=False)) == ["StreamEnded"]
     assert builder.end(done=True, interrupted=False) == []
+
+
+# --------------------------------------------------------------------------- the streams
+
+SPLITS = ("whole", "7", "random")
+
+
+def split(raw: bytes, how: str) -> list[bytes]:
+    """The reads of a body: whole, 7 bytes each, or seeded random sizes (1 to 97)."""
+    if how == "whole":
+        return [raw]
+    if how == "7":
+        return [raw[i : i + 7] for i in range(0, len(raw), 7)]
+    rng = random.Random(len(raw))
+    pieces, i = [], 0
+    while i < len(raw):
+        size = rng.randint(1, 97)
+        pieces.append(raw[i : i + size])
+        i += size
+    return pieces
+
+
+@dataclass
+class Read:
+    """What reading one body gave: the items, the error raised (if any), the stream."""
+
+    items: list[Any]
+    error: BaseException | None
+    stream: ChatStream | AsyncChatStream
+
+
+def read(twin: Any, pieces: list[bytes], *, events: bool) -> Read:
+    """Read a body with the twin's stream, as events or as chunks, to the end or an error."""
+    if twin.mode == "sync":
+        stream = ChatStream(iter(pieces))
+        items: list[Any] = []
+        try:
+            for item in stream.events() if events else stream:
+                items.append(item)  # noqa: PERF402 (what came before an error is kept)
+        except SSEStreamError as exc:
+            return Read(items, exc, stream)
+        return Read(items, None, stream)
+
+    async def main() -> Read:
+        astream = AsyncChatStream(iter(pieces))
+        items: list[Any] = []
+        try:
+            if events:
+                async for item in astream.events():
+                    items.append(item)  # noqa: PERF401
+            else:
+                async for item in astream:
+                    items.append(item)  # noqa: PERF401
+        except SSEStreamError as exc:
+            return Read(items, exc, astream)
+        return Read(items, None, astream)
+
+    return anyio.run(main, backend=twin.mode)
+
+
+def stream_cases() -> list[Any]:
+    return [
+        pytest.param(path, how, id=f"{path.stem[:48]}-{how}")
+        for path in RECORDINGS
+        for how in SPLITS
+    ]
+
+
+@pytest.mark.parametrize(("path", "how"), stream_cases())
+def test_stream_events_add_up_and_fail_like_the_chunks(twin: Any, path: Path, how: str) -> None:
+    pieces = split(path.read_bytes(), how)
+    by_events = read(twin, pieces, events=True)
+    by_chunks = read(twin, pieces, events=False)
+    # The same chunks, the same error at the same point, the same completion.
+    assert [e.chunk for e in by_events.items if isinstance(e, ChunkEvent)] == by_chunks.items
+    assert type(by_events.error) is type(by_chunks.error)
+    assert str(by_events.error) == str(by_chunks.error)
+    assert by_events.stream.completion == by_chunks.stream.completion
+    assert by_events.stream.interrupted == by_chunks.stream.interrupted
+    completion = by_events.stream.completion
+    check_events(by_events.items, completion, ended=by_events.error is None)
+    if by_events.error is None:
+        ended = by_events.items[-1]
+        assert isinstance(ended, StreamEnded)
+        assert (ended.done, ended.interrupted) == (by_chunks.stream.done,
+                                                   by_chunks.stream.interrupted)  # fmt: skip
+    else:
+        # Nothing after an error: no *Done, no StreamEnded; the error has the completion.
+        assert not any(isinstance(e, StreamEnded) for e in by_events.items)
+        assert by_events.error.completion == completion
+
+
+def test_a_cut_stream_ends_interrupted_with_its_calls_not_complete(twin: Any) -> None:
+    first = chunk(choice(tool_calls=[tool(0, "a", "f", '{"x": 1}')]))
+    body = f"data: {json.dumps(first)}\n\n".encode()
+    result = read(twin, [body], events=True)
+    assert result.error is None
+    assert calls_done(result.items) == [(0, "a", "f", '{"x": 1}', None, False)]
+    ended = result.items[-1]
+    assert isinstance(ended, StreamEnded)
+    assert (ended.done, ended.interrupted) == (False, True)
+
+
+def test_events_of_an_ended_stream_raise() -> None:
+    stream = ChatStream(iter([b"data: [DONE]\n\n"]))
+    assert [type(e).__name__ for e in stream.events()] == ["StreamEnded"]
+    with pytest.raises(RuntimeError):
+        next(stream.events())
+
+
+def test_a_bad_chunk_raises_after_the_events_before_it(twin: Any) -> None:
+    good = chunk(choice(content="a"))
+    bad = chunk(choice(content=5))
+    body = f"data: {json.dumps(good)}\n\ndata: {json.dumps(bad)}\n\n".encode()
+    result = read(twin, [body], events=True)
+    assert isinstance(result.error, ChunkParseError)
+    assert kinds(result.items) == ["ContentDelta"]
+    assert result.error.completion.choices[0].message.content == "a"
+
+
+def test_next_event_is_sans_io() -> None:
+    parser = ChatStreamParser()
+    assert parser.next_event() is NEED_DATA
+    parser.receive_data(f"data: {json.dumps(chunk(choice(0, 'stop', content='hi')))}\n\n".encode())
+    got = []
+    while (event := parser.next_event()) is not NEED_DATA:
+        got.append(type(event).__name__)
+    assert got == ["ChunkEvent", "ContentDelta", "ContentDone", "ChoiceFinished"]
+    parser.receive_data(b"data: [DONE]\n\n")
+    assert type(parser.next_event()).__name__ == "StreamEnded"
+    assert parser.next_event() is END

@@ -77,7 +77,8 @@ from ._accumulator import (
     ChatCompletionAccumulator,
     text_prefix,
 )
-from ._partial_json import PartialJSONError, PartialJSONParser
+from ._exceptions import PartialJSONError
+from ._partial_json import PartialJSONParser
 from ._types import ChatCompletion, ChatCompletionChunk, CompletionUsage, TokenLogprob
 
 __all__ = [

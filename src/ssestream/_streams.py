@@ -29,6 +29,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from ._decoder import DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_LINE_BYTES, ServerSentEvent
+from ._events import ChatStreamEvent
 from ._parser import (
     END,
     NEED_DATA,
@@ -391,6 +392,22 @@ class ChatStream(_ChatStreamBase, _SyncReader):
             raise StopIteration
         return item  # type: ignore[return-value]
 
+    def events(self) -> Iterator[ChatStreamEvent]:
+        """Iterate typed events instead of chunks (see :mod:`ssestream._events`).
+
+        ``for event in stream.events()``: each chunk's :class:`ChunkEvent` and the
+        events it gives, routed as the completion is; at the end the last ``*Done``
+        events and :class:`StreamEnded`. Iterate either the chunks or the events of a
+        stream, not both. Raises the errors listed above, at the same point as the
+        chunk iterator, after every event before it; ``RuntimeError`` if the stream
+        has ended.
+        """
+        if self._parser.finished:
+            raise RuntimeError("this ChatStream has ended; its result is in .completion")
+        next_event = self._parser.next_event
+        while (event := self._pull(next_event)) is not END:
+            yield event  # type: ignore[misc]
+
     def get_final_completion(self) -> ChatCompletion:
         """Read the rest of the stream, if any, and return :attr:`completion`.
 
@@ -433,6 +450,15 @@ class AsyncChatStream(_ChatStreamBase, _AsyncReader):
         if item is END:
             raise StopAsyncIteration
         return item  # type: ignore[return-value]
+
+    async def events(self) -> AsyncIterator[ChatStreamEvent]:
+        """The async twin of :meth:`ChatStream.events`: ``async for event in
+        stream.events()``."""
+        if self._parser.finished:
+            raise RuntimeError("this AsyncChatStream has ended; its result is in .completion")
+        next_event = self._parser.next_event
+        while (event := await self._apull(next_event)) is not END:
+            yield event  # type: ignore[misc]
 
     async def get_final_completion(self) -> ChatCompletion:
         """Read the rest of the stream, if any, and return :attr:`completion`.

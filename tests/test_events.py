@@ -656,3 +656,19 @@ def test_events_of_any_chunks_add_up(chunks: list[dict[str, Any]], interrupted: 
     for event in events:
         if isinstance(event, ToolCallArgumentsDelta):
             json.dumps(event.partial)
+
+
+def test_partial_read_late_over_many_fragments() -> None:
+    # 300 fragments of 2 characters, none read as they came: the unread text is kept
+    # in a few joined pieces, and reading any event's partial later is still exact.
+    text = json.dumps({"k": "x" * 290, "n": [1, 2, 3]}, separators=(",", ":"))
+    pieces = [text[i : i + 2] for i in range(0, len(text), 2)]
+    chunks = [chunk(choice(tool_calls=[tool(0, "a", "f", "")]))]
+    chunks += [chunk(choice(tool_calls=[tool(0, arguments=p)])) for p in pieces]
+    events, _ = builder_events([*chunks, chunk(choice(0, "tool_calls"))])
+    deltas = [e for e in events if isinstance(e, ToolCallArgumentsDelta)]
+    assert len(deltas) == len(pieces) + 1
+    assert deltas[100].partial == {"k": "x" * (200 - 6)}  # '{"k":"' is 6 characters
+    assert deltas[120].partial == {"k": "x" * (240 - 6)}
+    assert deltas[110].partial == {"k": "x" * (220 - 6)}  # older than one read: afresh
+    assert deltas[-1].partial == {"k": "x" * 290, "n": [1, 2, 3]}

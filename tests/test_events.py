@@ -672,3 +672,23 @@ def test_partial_read_late_over_many_fragments() -> None:
     assert deltas[120].partial == {"k": "x" * (240 - 6)}
     assert deltas[110].partial == {"k": "x" * (220 - 6)}  # older than one read: afresh
     assert deltas[-1].partial == {"k": "x" * 290, "n": [1, 2, 3]}
+
+
+def test_a_plain_json_completion_gives_the_same_events(twin: Any) -> None:
+    # A server that ignored stream: true: the whole message is one delta.
+    body = {
+        "id": "c", "object": "chat.completion", "created": 1, "model": "m",
+        "choices": [{"index": 0, "finish_reason": "tool_calls", "message": {
+            "role": "assistant", "content": "Let me add.",
+            "tool_calls": [{"id": "call_1", "type": "function",
+                            "function": {"name": "add", "arguments": '{"a": 1}'}}]}}],
+        "usage": {"total_tokens": 9},
+    }  # fmt: skip
+    result = read(twin, [json.dumps(body).encode()], events=True)
+    assert result.error is None
+    assert kinds(result.items) == [
+        "ContentDelta", "ToolCallStarted", "ToolCallArgumentsDelta", "ContentDone",
+        "ToolCallDone", "ChoiceFinished", "UsageReceived", "StreamEnded",
+    ]  # fmt: skip
+    check_events(result.items, result.stream.completion)
+    assert calls_done(result.items) == [(0, "call_1", "add", '{"a": 1}', {"a": 1}, True)]

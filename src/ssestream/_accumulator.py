@@ -44,6 +44,9 @@ Invariants:
   joined with anything.
 * **Linear work.** Every lookup is a ``dict`` keyed by ``index`` (choices, tool calls,
   ``reasoning_details`` entries); nothing scans what was merged before.
+* **One routing.** :meth:`ChatCompletionAccumulator.record_routes` logs which choice and
+  which tool call each merged fragment went to; the typed events
+  (:mod:`ssestream._events`) are built from that log, never from routing of their own.
 
 Text fragments are kept in lists and joined when :attr:`completion` is read; a list is
 also joined into one string as it grows (see :func:`_add_text`), so memory stays close to

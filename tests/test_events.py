@@ -11,9 +11,11 @@ Then each known failure shape of real providers, built by hand.
 from __future__ import annotations
 
 import contextlib
+import gc
 import hashlib
 import json
 import random
+import warnings
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -692,3 +694,21 @@ def test_a_plain_json_completion_gives_the_same_events(twin: Any) -> None:
     ]  # fmt: skip
     check_events(result.items, result.stream.completion)
     assert calls_done(result.items) == [(0, "call_1", "add", '{"a": 1}', {"a": 1}, True)]
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_breaking_out_of_async_events_leaves_nothing_to_finalise(backend: str) -> None:
+    # An async generator left before its end warns under trio when collected.
+    raw = (TESTS / "fixtures" / "providers" / "openai-gpt-4.1-nano-text.sse").read_bytes()
+
+    async def main() -> bool:
+        async with AsyncChatStream(split(raw, "7")) as stream:
+            async for _ in stream.events():
+                break
+        return stream.interrupted
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert anyio.run(main, backend=backend) is True
+        gc.collect()
+    assert not [w for w in caught if "generator" in str(w.message)]

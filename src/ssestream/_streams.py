@@ -404,9 +404,7 @@ class ChatStream(_ChatStreamBase, _SyncReader):
         """
         if self._parser.finished:
             raise RuntimeError("this ChatStream has ended; its result is in .completion")
-        next_event = self._parser.next_event
-        while (event := self._pull(next_event)) is not END:
-            yield event  # type: ignore[misc]
+        return _Events(self)
 
     def get_final_completion(self) -> ChatCompletion:
         """Read the rest of the stream, if any, and return :attr:`completion`.
@@ -451,14 +449,12 @@ class AsyncChatStream(_ChatStreamBase, _AsyncReader):
             raise StopAsyncIteration
         return item  # type: ignore[return-value]
 
-    async def events(self) -> AsyncIterator[ChatStreamEvent]:
+    def events(self) -> AsyncIterator[ChatStreamEvent]:
         """The async twin of :meth:`ChatStream.events`: ``async for event in
         stream.events()``."""
         if self._parser.finished:
             raise RuntimeError("this AsyncChatStream has ended; its result is in .completion")
-        next_event = self._parser.next_event
-        while (event := await self._apull(next_event)) is not END:
-            yield event  # type: ignore[misc]
+        return _AsyncEvents(self)
 
     async def get_final_completion(self) -> ChatCompletion:
         """Read the rest of the stream, if any, and return :attr:`completion`.
@@ -481,6 +477,45 @@ class AsyncChatStream(_ChatStreamBase, _AsyncReader):
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+
+class _Events:
+    """The iterator of :meth:`ChatStream.events`."""
+
+    __slots__ = ("_next_event", "_pull")
+
+    def __init__(self, stream: ChatStream) -> None:
+        self._pull = stream._pull
+        self._next_event = stream._parser.next_event
+
+    def __iter__(self) -> _Events:
+        return self
+
+    def __next__(self) -> ChatStreamEvent:
+        event = self._pull(self._next_event)
+        if event is END:
+            raise StopIteration
+        return event  # type: ignore[return-value]
+
+
+class _AsyncEvents:
+    """The iterator of :meth:`AsyncChatStream.events`: a class, not an async generator,
+    which trio warns about when one is left before its end (a ``break``)."""
+
+    __slots__ = ("_apull", "_next_event")
+
+    def __init__(self, stream: AsyncChatStream) -> None:
+        self._apull = stream._apull
+        self._next_event = stream._parser.next_event
+
+    def __aiter__(self) -> _AsyncEvents:
+        return self
+
+    async def __anext__(self) -> ChatStreamEvent:
+        event = await self._apull(self._next_event)
+        if event is END:
+            raise StopAsyncIteration
+        return event  # type: ignore[return-value]
 
 
 @contextmanager

@@ -43,6 +43,7 @@ from typing import Any, Final, TypeVar
 
 from ._accumulator import ChatCompletionAccumulator
 from ._decoder import DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_LINE_BYTES, ServerSentEvent, SSEDecoder
+from ._events import ChatEventBuilder, ChatStreamEvent
 from ._exceptions import (
     APIStatusError,
     ChunkParseError,
@@ -566,6 +567,8 @@ class ChatStreamParser(BaseStreamParser):
         self._add = self.accumulator.add
         self.done = False
         self.ignored_events = 0
+        self._event_builder: ChatEventBuilder | None = None  # made by next_event()
+        self._typed_events: deque[ChatStreamEvent] = deque()
 
     def _attach(self, error: SSEStreamError) -> None:
         error.completion = self.completion
@@ -632,6 +635,43 @@ class ChatStreamParser(BaseStreamParser):
                 )
                 raise self.abort(error) from exc
             return self._chunk(payload, event)
+
+    def next_event(self) -> ChatStreamEvent | _Sentinel:
+        """Return the next typed event (see :mod:`ssestream._events`), :data:`NEED_DATA`
+        or :data:`END`.
+
+        The events of each chunk come from a :class:`ChatEventBuilder` over this
+        parser's accumulator, so they add up to :attr:`completion`; the stream's end
+        gives the last ``*Done`` events and :class:`StreamEnded`. Use either this or
+        :meth:`next_chunk` for a whole stream, not both: chunks taken with
+        :meth:`next_chunk` give no events.
+
+        Raises:
+            The errors of :meth:`next_chunk`, at the same point of the stream: after
+            every event of the chunks before it. Nothing follows an error, not even
+            :class:`StreamEnded`.
+        """
+        typed = self._typed_events
+        if typed:
+            return typed.popleft()
+        builder = self._event_builder
+        if builder is None:
+            builder = self._event_builder = ChatEventBuilder(self.accumulator)
+        try:
+            chunk = self.next_chunk()
+        except BaseException:
+            builder.ended = True  # no *Done or StreamEnded after an error
+            raise
+        if chunk is NEED_DATA:
+            return NEED_DATA
+        if chunk is END:
+            events = builder.end(done=self.done, interrupted=self.interrupted)
+            if not events:
+                return END
+        else:
+            events = builder.added(chunk)  # type: ignore[arg-type]
+        typed.extend(events)
+        return typed.popleft()
 
     def _chunk(self, payload: Any, event: ServerSentEvent | None) -> ChatCompletionChunk:
         """Check one decoded payload, add it to the accumulator and wrap it."""

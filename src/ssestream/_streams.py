@@ -31,6 +31,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from ._decoder import DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_LINE_BYTES, ServerSentEvent
+from ._events import ChatStreamEvent
 from ._parser import (
     END,
     NEED_DATA,
@@ -439,6 +440,20 @@ class ChatStream(_ChatStreamBase, _SyncReader):
             raise StopIteration
         return item  # type: ignore[return-value]
 
+    def events(self) -> Iterator[ChatStreamEvent]:
+        """Iterate typed events instead of chunks (see :mod:`ssestream._events`).
+
+        ``for event in stream.events()``: each chunk's :class:`ChunkEvent` and the
+        events it gives, routed as the completion is; at the end the last ``*Done``
+        events and :class:`StreamEnded`. Iterate either the chunks or the events of a
+        stream, not both. Raises the errors listed above, at the same point as the
+        chunk iterator, after every event before it; ``RuntimeError`` if the stream
+        has ended.
+        """
+        if self._parser.finished:
+            raise RuntimeError("this ChatStream has ended; its result is in .completion")
+        return _Events(self)
+
     def get_final_completion(self) -> ChatCompletion:
         """Read the rest of the stream, if any, and return :attr:`completion`.
 
@@ -482,6 +497,13 @@ class AsyncChatStream(_ChatStreamBase, _AsyncReader):
             raise StopAsyncIteration
         return item  # type: ignore[return-value]
 
+    def events(self) -> AsyncIterator[ChatStreamEvent]:
+        """The async twin of :meth:`ChatStream.events`: ``async for event in
+        stream.events()``."""
+        if self._parser.finished:
+            raise RuntimeError("this AsyncChatStream has ended; its result is in .completion")
+        return _AsyncEvents(self)
+
     async def get_final_completion(self) -> ChatCompletion:
         """Read the rest of the stream, if any, and return :attr:`completion`.
 
@@ -503,6 +525,45 @@ class AsyncChatStream(_ChatStreamBase, _AsyncReader):
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+
+class _Events:
+    """The iterator of :meth:`ChatStream.events`."""
+
+    __slots__ = ("_next_event", "_pull")
+
+    def __init__(self, stream: ChatStream) -> None:
+        self._pull = stream._pull
+        self._next_event = stream._parser.next_event
+
+    def __iter__(self) -> _Events:
+        return self
+
+    def __next__(self) -> ChatStreamEvent:
+        event = self._pull(self._next_event)
+        if event is END:
+            raise StopIteration
+        return event  # type: ignore[return-value]
+
+
+class _AsyncEvents:
+    """The iterator of :meth:`AsyncChatStream.events`: a class, not an async generator,
+    which trio warns about when one is left before its end (a ``break``)."""
+
+    __slots__ = ("_apull", "_next_event")
+
+    def __init__(self, stream: AsyncChatStream) -> None:
+        self._apull = stream._apull
+        self._next_event = stream._parser.next_event
+
+    def __aiter__(self) -> _AsyncEvents:
+        return self
+
+    async def __anext__(self) -> ChatStreamEvent:
+        event = await self._apull(self._next_event)
+        if event is END:
+            raise StopAsyncIteration
+        return event  # type: ignore[return-value]
 
 
 @contextmanager

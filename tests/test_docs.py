@@ -22,6 +22,7 @@ PAGES = [
     "decoding.md",
     "streams.md",
     "accumulation.md",
+    "events.md",
     "relay.md",
     "testing.md",
     "cli.md",

@@ -6,6 +6,8 @@ Four layers, each usable on its own:
 * :class:`ChatStream` / :class:`AsyncChatStream` - typed :class:`ChatCompletionChunk`
   iterators over an ``httpx``/``httpx2`` response or any byte source, with typed errors;
 * :class:`ChatCompletionAccumulator` - folds chunks back into a :class:`ChatCompletion`;
+* typed events (:class:`ContentDelta`, :class:`ToolCallDone`...) - ``stream.events()``
+  or :class:`ChatEventBuilder`, routed by the accumulator;
 * :class:`ResponseStream` / :class:`AsyncResponseStream` (over a
   :class:`ResponseStreamParser`) - the same for OpenAI Responses API streams: typed
   :class:`ResponseStreamEvent` s and the rebuilt :class:`Response`;
@@ -16,6 +18,24 @@ from .__about__ import __version__
 from ._accumulator import ChatCompletionAccumulator
 from ._decoder import DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_LINE_BYTES, ServerSentEvent, SSEDecoder
 from ._encoder import DONE, encode_chunk, encode_event
+from ._events import (
+    ChatEventBuilder,
+    ChatStreamEvent,
+    ChoiceFinished,
+    ChunkEvent,
+    ContentDelta,
+    ContentDone,
+    LogprobsDelta,
+    ReasoningDelta,
+    ReasoningDone,
+    RefusalDelta,
+    RefusalDone,
+    StreamEnded,
+    ToolCallArgumentsDelta,
+    ToolCallDone,
+    ToolCallStarted,
+    UsageReceived,
+)
 from ._exceptions import (
     APIStatusError,
     ChunkParseError,
@@ -60,6 +80,7 @@ from ._streams import (
     connect_chat,
     iter_events,
 )
+from ._timings import StreamTimings
 from ._types import (
     ChatCompletion,
     ChatCompletionChunk,
@@ -93,22 +114,33 @@ __all__ = [
     "ChatCompletionChunk",
     "ChatCompletionMessage",
     "ChatCompletionMessageToolCall",
+    "ChatEventBuilder",
     "ChatStream",
+    "ChatStreamEvent",
     "ChatStreamParser",
     "Choice",
     "ChoiceDelta",
     "ChoiceDeltaFunctionCall",
     "ChoiceDeltaToolCall",
     "ChoiceDeltaToolCallFunction",
+    "ChoiceFinished",
     "ChoiceLogprobs",
     "ChunkChoice",
+    "ChunkEvent",
     "ChunkParseError",
     "CompletionUsage",
+    "ContentDelta",
+    "ContentDone",
     "Function",
     "FunctionCall",
     "LimitExceededError",
+    "LogprobsDelta",
     "PartialJSONError",
     "PartialJSONParser",
+    "ReasoningDelta",
+    "ReasoningDone",
+    "RefusalDelta",
+    "RefusalDone",
     "Relay",
     "Response",
     "ResponseAnnotationEvent",
@@ -130,9 +162,15 @@ __all__ = [
     "SSEStreamError",
     "ServerSentEvent",
     "StreamAPIError",
+    "StreamEnded",
     "StreamInterruptedError",
+    "StreamTimings",
     "TokenLogprob",
+    "ToolCallArgumentsDelta",
+    "ToolCallDone",
+    "ToolCallStarted",
     "UnexpectedContentTypeError",
+    "UsageReceived",
     "__version__",
     "aconnect_chat",
     "aconnect_responses",

@@ -1203,6 +1203,35 @@ def test_the_connection_is_released_with_the_terminal_event() -> None:
         assert s.interrupted is False
 
 
+def test_timings_count_events_and_find_the_first_tokens() -> None:
+    """With a fake clock that ticks once per read: one event per read, so the arrival
+    of event n is n + 1 (the first byte took tick 0)."""
+    import itertools
+
+    raw = FIXTURES / "responses" / "fantasy-openai-gpt-5-reasoning-summary-function-call.sse"
+    blocks = [b + b"\n\n" for b in raw.read_bytes().split(b"\n\n") if b.strip()]
+    ticks = itertools.count()
+    stream = ResponseStream(blocks, clock=lambda: float(next(ticks)))
+    kinds = [event.type for event in stream]
+    timings = stream.timings
+    assert timings.chunks == timings.reads == len(kinds) == 94
+    first_reasoning = kinds.index("response.reasoning_summary_text.delta")
+    first_call = kinds.index("response.function_call_arguments.delta")
+    assert timings.first_reasoning_token == first_reasoning + 1
+    assert timings.first_token == first_call + 1
+    assert (timings.output_tokens, timings.tokens_source) == (121, "usage")
+
+
+def test_on_end_is_called_once_with_the_error() -> None:
+    raw = (FIXTURES / "responses" / "vercel-ai-openai-error-insufficient-quota.sse").read_bytes()
+    calls: list[Any] = []
+    stream = ResponseStream([raw], on_end=lambda s, error: calls.append((s, error)))
+    with pytest.raises(StreamAPIError) as info:
+        stream.get_final_response()
+    stream.close()
+    assert calls == [(stream, info.value)]
+
+
 def test_a_finished_stream_cannot_be_iterated_again() -> None:
     raw = (FIXTURES / "responses" / "fantasy-openai-gpt-4o-text.sse").read_bytes()
     stream = ResponseStream([raw])

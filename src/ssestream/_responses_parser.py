@@ -67,6 +67,7 @@ from ._responses_types import (
     ResponseStreamEvent,
     _Rule,
 )
+from ._timings import Clock
 
 __all__ = ["ResponseMismatch", "ResponseStreamParser"]
 
@@ -286,6 +287,16 @@ def _compare(
 # --------------------------------------------------------------------------- the parser
 
 _COMPLETE = frozenset({"response.completed", "response.incomplete"})
+# The deltas that carry the first token, for the timings, and the chat field each is.
+_FIRST_TOKEN = {
+    "response.output_text.delta": "content",
+    "response.refusal.delta": "refusal",
+    "response.function_call_arguments.delta": "tool_calls",
+    "response.custom_tool_call_input.delta": "tool_calls",
+    "response.mcp_call_arguments.delta": "tool_calls",
+    "response.reasoning_text.delta": "reasoning_content",
+    "response.reasoning_summary_text.delta": "reasoning_content",
+}
 _NO_PARTIAL: Any = object()
 
 
@@ -327,6 +338,11 @@ class ResponseStreamParser(BaseStreamParser):
         max_line_bytes: the :class:`SSEDecoder`'s line limit in bytes (``None``: none).
         max_event_bytes: its event limit in bytes, which also bounds a plain JSON body
             (``None``: none).
+        clock: a monotonic clock in seconds for ``timings`` (``time.perf_counter`` by
+            default). The timings count events as the chat parser counts chunks; the
+            first token is the first non-empty output text, refusal or call-argument
+            delta, the first reasoning token the first reasoning (summary) text delta,
+            and ``usage.output_tokens`` the output tokens.
 
     Attributes:
         decoder: the :class:`SSEDecoder`.
@@ -351,8 +367,11 @@ class ResponseStreamParser(BaseStreamParser):
         *,
         max_line_bytes: int | None = DEFAULT_MAX_LINE_BYTES,
         max_event_bytes: int | None = DEFAULT_MAX_EVENT_BYTES,
+        clock: Clock | None = None,
     ) -> None:
-        super().__init__(max_line_bytes=max_line_bytes, max_event_bytes=max_event_bytes)
+        super().__init__(
+            max_line_bytes=max_line_bytes, max_event_bytes=max_event_bytes, clock=clock
+        )
         self._envelope: dict[str, Any] = {}
         self._items: dict[int, _Item] = {}
         self._final: dict[str, Any] | None = None
@@ -493,6 +512,9 @@ class ResponseStreamParser(BaseStreamParser):
             if kind == "response.failed":
                 raise self.abort(self._api_error(payload, event, kind))
             self.stop()  # nothing after the terminal event is read
+        self._arrivals.append(self._arrival)
+        if self._looking and kind in _FIRST_TOKEN:
+            self._look(kind, payload)
         view = _VIEWS.get(kind, ResponseStreamEvent)(payload)
         if self._partial is not _NO_PARTIAL:
             view._partial = self._partial  # type: ignore[attr-defined]  # a delta's slot
@@ -530,6 +552,21 @@ class ResponseStreamParser(BaseStreamParser):
             body=payload,
             event=event,
         )
+
+    def _look(self, kind: str, payload: dict[str, Any]) -> None:
+        """Tell the timer about the first reasoning and the first output token, in the
+        chat shape its ``look`` reads (the same definitions for both APIs)."""
+        delta = payload.get("delta")
+        if type(delta) is str and delta:
+            self._looking = self.timer.look({"choices": [{"delta": {_FIRST_TOKEN[kind]: delta}}]})
+
+    def _usage(self) -> Mapping[str, Any] | None:
+        """The usage so far in the timer's terms: ``output_tokens`` counts the output."""
+        response = self._final if self._final is not None else self._envelope
+        usage = response.get("usage")
+        if isinstance(usage, dict) and type(usage.get("output_tokens")) is int:
+            return {"completion_tokens": usage["output_tokens"]}
+        return None
 
     # -- the rebuild
 
@@ -704,6 +741,8 @@ class ResponseStreamParser(BaseStreamParser):
         self._finished = False  # its one event ends the stream as any event would
         self.events += 1
         self.streamed = False
+        self._arrival = self._clock()  # a plain JSON body arrives whole, at its end
+        self.timer.reads += 1
         try:
             payload = decode_json(body.decode("utf-8-sig", "replace"))
         except ValueError as exc:

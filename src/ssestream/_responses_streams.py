@@ -10,6 +10,7 @@ library is imported here: a source is an ``httpx.Response`` / ``httpx2.Response`
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from types import TracebackType
@@ -19,7 +20,8 @@ from ._decoder import DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_LINE_BYTES
 from ._parser import END
 from ._responses_parser import ResponseMismatch, ResponseStreamParser
 from ._responses_types import Response, ResponseStreamEvent
-from ._streams import _AsyncReader, _Reader, _SyncReader, _with_sse_headers
+from ._streams import OnEnd, _AsyncReader, _Reader, _SyncReader, _with_sse_headers
+from ._timings import Clock
 
 __all__ = ["AsyncResponseStream", "ResponseStream", "aconnect_responses", "connect_responses"]
 
@@ -35,11 +37,13 @@ class _ResponseStreamBase(_Reader):
         *,
         max_line_bytes: int | None = DEFAULT_MAX_LINE_BYTES,
         max_event_bytes: int | None = DEFAULT_MAX_EVENT_BYTES,
+        clock: Clock | None = None,
+        on_end: OnEnd | None = None,
     ) -> None:
         parser = ResponseStreamParser(
-            max_line_bytes=max_line_bytes, max_event_bytes=max_event_bytes
+            max_line_bytes=max_line_bytes, max_event_bytes=max_event_bytes, clock=clock
         )
-        super().__init__(source, parser)
+        super().__init__(source, parser, on_end)
 
     @property
     def snapshot(self) -> Response:
@@ -93,6 +97,10 @@ class ResponseStream(_ResponseStreamBase, _SyncReader):
         max_line_bytes: the decoder's line limit in bytes (``None``: no limit).
         max_event_bytes: the decoder's event limit in bytes, also the limit of a plain
             JSON body (``None``: no limit).
+        clock: a monotonic clock in seconds for ``timings`` (see
+            :class:`ResponseStreamParser`).
+        on_end: called once when the stream is over, as ``on_end(stream, error)``, as
+            on a chat stream.
 
     Raises:
         APIStatusError: HTTP status >= 400 (``partial_response`` is ``None``: no stream
@@ -211,6 +219,8 @@ def connect_responses(
     *,
     max_line_bytes: int | None = DEFAULT_MAX_LINE_BYTES,
     max_event_bytes: int | None = DEFAULT_MAX_EVENT_BYTES,
+    clock: Clock | None = None,
+    on_end: OnEnd | None = None,
     **kwargs: Any,
 ) -> Iterator[ResponseStream]:
     """Send a streaming Responses request with an ``httpx``/``httpx2`` ``Client``.
@@ -218,17 +228,25 @@ def connect_responses(
     As :func:`connect_chat`: ``kwargs`` go to ``client.stream(method, url, ...)``,
     ``Accept: text/event-stream`` and ``Cache-Control: no-store`` are added unless given,
     the body is sent as given (include ``"stream": True``), the response is closed when
-    the ``with`` block ends, and failures before a response exists come through as the
-    client raises them::
+    the ``with`` block ends, failures before a response exists come through as the
+    client raises them, and ``stream.timings.request_sent`` is the time just before the
+    request was sent::
 
         with connect_responses(client, "POST", "/responses", json=body) as stream:
             for event in stream: ...
     """
     headers = _with_sse_headers(kwargs.pop("headers", None))
+    clock = clock or time.perf_counter
+    sent = clock()
     with client.stream(method, url, headers=headers, **kwargs) as response:
         stream = ResponseStream(
-            response, max_line_bytes=max_line_bytes, max_event_bytes=max_event_bytes
+            response,
+            max_line_bytes=max_line_bytes,
+            max_event_bytes=max_event_bytes,
+            clock=clock,
+            on_end=on_end,
         )
+        stream.parser.timer.request_sent = sent
         try:
             yield stream
         finally:
@@ -243,14 +261,23 @@ async def aconnect_responses(
     *,
     max_line_bytes: int | None = DEFAULT_MAX_LINE_BYTES,
     max_event_bytes: int | None = DEFAULT_MAX_EVENT_BYTES,
+    clock: Clock | None = None,
+    on_end: OnEnd | None = None,
     **kwargs: Any,
 ) -> AsyncIterator[AsyncResponseStream]:
     """The async twin of :func:`connect_responses`, for an ``AsyncClient``."""
     headers = _with_sse_headers(kwargs.pop("headers", None))
+    clock = clock or time.perf_counter
+    sent = clock()
     async with client.stream(method, url, headers=headers, **kwargs) as response:
         stream = AsyncResponseStream(
-            response, max_line_bytes=max_line_bytes, max_event_bytes=max_event_bytes
+            response,
+            max_line_bytes=max_line_bytes,
+            max_event_bytes=max_event_bytes,
+            clock=clock,
+            on_end=on_end,
         )
+        stream.parser.timer.request_sent = sent
         try:
             yield stream
         finally:

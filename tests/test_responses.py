@@ -1263,12 +1263,6 @@ def test_the_guide_runs(monkeypatch: pytest.MonkeyPatch) -> None:
     test_docs.test_page_examples("responses.md", monkeypatch)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pending in ChatStreamParser (the lead's _parser.py): call "
-    "looks_like_responses_event on each event, before an unknown event name is skipped "
-    "and before a payload without choices is accumulated; remove this marker then",
-)
 @pytest.mark.parametrize(
     "name",
     [

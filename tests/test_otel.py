@@ -150,6 +150,8 @@ def test_a_stream_is_one_span_and_its_metrics(twin: Twin, via: str, otel: Teleme
     assert "error.type" not in duration.attributes
     assert duration.count == 1
     assert duration.sum == pytest.approx(timings.duration)
+    # The conventions' bucket advice, in seconds: 0.01 doubling up to 81.92.
+    assert list(duration.explicit_bounds) == pytest.approx([0.01 * 2**n for n in range(14)])
     first = point(metrics["gen_ai.client.operation.time_to_first_chunk"], **common)
     assert first.count == 1
     assert first.sum == timings.time_to_first_chunk
@@ -161,6 +163,7 @@ def test_a_stream_is_one_span_and_its_metrics(twin: Twin, via: str, otel: Teleme
     assert point(tokens, **{"gen_ai.token.type": "input"}).sum == usage.prompt_tokens
     assert point(tokens, **{"gen_ai.token.type": "output"}).sum == usage.completion_tokens
     assert all(p.attributes["gen_ai.response.model"] == "deepseek-reasoner" for p in tokens)
+    assert list(tokens[0].explicit_bounds) == [4**n for n in range(14)]
 
 
 class FakeClock:

@@ -69,12 +69,13 @@ SEMCONV_VERSION = "1.41.0"
 SCHEMA_URL = f"https://opentelemetry.io/schemas/{SEMCONV_VERSION}"
 """The schema URL given to the tracer and the meter (see :data:`SEMCONV_VERSION`)."""
 
-# Bucket boundaries: the conventions' advice for the duration (seconds) and token
-# histograms. The conventions give none for time to first chunk and time per output
-# chunk; they take the duration's, as the .NET instrumentation does (the SDK default
-# boundaries are made for milliseconds, useless for seconds).
-_SECONDS_BUCKETS = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48]
-_SECONDS_BUCKETS += [40.96, 81.92]
+# Bucket boundaries (seconds): the conventions' advice for gen_ai.client.operation.duration,
+# used for the two chunk histograms too (the SDK's default boundaries suit milliseconds).
+_SECONDS_BUCKETS = [
+    *(0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64),
+    *(1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92),
+]
+# Tokens: the conventions' advice for gen_ai.client.token.usage.
 _TOKEN_BUCKETS = [float(4**n) for n in range(14)]  # 1, 4, 16, ... 67108864
 
 

@@ -15,6 +15,7 @@ import gc
 import hashlib
 import json
 import random
+import time
 import warnings
 from collections import defaultdict
 from dataclasses import dataclass
@@ -712,3 +713,73 @@ def test_breaking_out_of_async_events_leaves_nothing_to_finalise(backend: str) -
         assert anyio.run(main, backend=backend) is True
         gc.collect()
     assert not [w for w in caught if "generator" in str(w.message)]
+
+
+# --------------------------------------------------------------------------- growth
+
+
+def events_growth(make: Any, n: int, *, read_partial: bool = False) -> float:
+    """Time of the events of ``make(4 n)`` over those of ``make(n)``, best of 5 each.
+
+    Linear work gives about 4, quadratic about 16.
+    """
+
+    def best(size: int) -> float:
+        chunks = make(size)
+        times = []
+        for _ in range(5):
+            builder = ChatEventBuilder()
+            start = time.perf_counter()
+            for payload in chunks:
+                for event in builder.add(payload):
+                    if read_partial and isinstance(event, ToolCallArgumentsDelta):
+                        event.partial  # noqa: B018
+            builder.end(done=True, interrupted=False)
+            times.append(time.perf_counter() - start)
+        return min(times)
+
+    gc.collect()
+    gc.disable()
+    try:
+        best(n)
+        return best(4 * n) / best(n)
+    finally:
+        gc.enable()
+
+
+def many_calls(n: int) -> list[dict[str, Any]]:
+    return [chunk(choice(tool_calls=[tool(i, f"c{i}", "f", "{}")])) for i in range(n)] + [
+        chunk(choice(0, "tool_calls"))
+    ]
+
+
+def many_fragments(n: int) -> list[dict[str, Any]]:
+    start = [chunk(choice(tool_calls=[tool(0, "a", "f", '{"k": "')]))]
+    return (
+        start
+        + [chunk(choice(tool_calls=[tool(0, arguments="abcdefgh")]))] * n
+        + [
+            chunk(choice(tool_calls=[tool(0, arguments='"}')])),
+            chunk(choice(0, "tool_calls")),
+        ]
+    )
+
+
+def many_finishes(n: int) -> list[dict[str, Any]]:
+    # A finish_reason on every chunk (some providers repeat it), many calls open.
+    return [chunk(choice(0, "tool_calls", tool_calls=[tool(i, f"c{i}", "f", "{}")]))
+            for i in range(n)]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("make", "n", "read_partial"),
+    [
+        (many_calls, 1000, False),
+        (many_fragments, 2000, False),
+        (many_fragments, 2000, True),
+        (many_finishes, 1000, False),
+    ],
+)
+def test_events_grow_linearly(make: Any, n: int, read_partial: bool) -> None:
+    ratio = events_growth(make, n, read_partial=read_partial)
+    assert ratio < 8, f"4x the input took {ratio:.1f}x the time"

@@ -24,6 +24,10 @@ The events (every one has ``index``, the choice's index, except the stream-wide 
 * :class:`ChoiceFinished` ``(finish_reason)``; :class:`UsageReceived` ``(usage)``.
 * :class:`StreamEnded` ``(done, interrupted, completion)``: last, once.
 
+:data:`ChatStreamEvent` is their union. The deprecated ``function_call``,
+``reasoning_details``, ``annotations`` and ``audio`` have no events of their own: they
+are in each :class:`ChunkEvent` and in the completion.
+
 Order rules:
 
 1. Events come in the order of the fragments in the stream: a chunk's :class:`ChunkEvent`,
@@ -36,9 +40,9 @@ Order rules:
    :class:`ChoiceFinished` follows), when the next tool call of that choice starts (for
    the calls before it whose arguments are one whole JSON value by then: calls streamed
    interleaved, by index, are never declared done early), or when the stream ends
-   (before :class:`StreamEnded`, choices by index). Each text has at most one open
-   ``*Done``: a fragment that comes after its ``*Done`` (a provider that sends text after
-   the finish reason) opens it again, and it is done again by the same rules.
+   (before :class:`StreamEnded`, choices by index). A fragment that comes after its
+   text's or its call's ``*Done`` (text sent after the finish reason) opens it again, and
+   it is done again by the same rules, with the whole text.
 4. A call cut by an interruption, or by ``finish_reason`` ``"length"`` or
    ``"content_filter"``, ends with ``complete=False`` and ``parsed=None``: the strict
    parse is not attempted. Otherwise ``parsed`` is ``json.loads(arguments)`` and

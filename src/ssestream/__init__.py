@@ -54,6 +54,7 @@ from ._streams import (
     connect_chat,
     iter_events,
 )
+from ._timings import StreamTimings
 from ._types import (
     ChatCompletion,
     ChatCompletionChunk,
@@ -120,6 +121,7 @@ __all__ = [
     "StreamAPIError",
     "StreamEnded",
     "StreamInterruptedError",
+    "StreamTimings",
     "TokenLogprob",
     "ToolCallArgumentsDelta",
     "ToolCallDone",

@@ -984,6 +984,14 @@ class ChatCompletionAccumulator:
         return ChatCompletion(data)
 
     @property
+    def usage(self) -> dict[str, Any] | None:
+        """The usage object received so far, as the completion shows it, or None.
+
+        Cheap to read (no completion is built): stream timings use it for output tokens.
+        """
+        return self._usage
+
+    @property
     def finished(self) -> bool:
         """Whether at least one choice arrived and every choice has a ``finish_reason``."""
         return bool(self._choices) and all(

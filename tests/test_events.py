@@ -24,6 +24,7 @@ from typing import Any
 
 import anyio
 import pytest
+import test_promise as promise
 from hypothesis import given
 from hypothesis import strategies as st
 from test_accumulator_hardening import FUZZ, STREAM, well_formed_with_extras
@@ -104,7 +105,10 @@ def check_events(
     dones: dict[tuple[int, int], list[ToolCallDone]] = defaultdict(list)
     finished: dict[int, list[str]] = defaultdict(list)
     chunks = 0
-    assert isinstance(events[0], ChunkEvent) or (len(events) == 1 and ended)
+    if events and not isinstance(events[0], ChunkEvent):
+        # A stream without a chunk: StreamEnded alone.
+        assert len(events) == 1
+        assert ended
     for number, event in enumerate(events):
         if isinstance(event, ChunkEvent):
             chunks += 1
@@ -783,3 +787,34 @@ def many_finishes(n: int) -> list[dict[str, Any]]:
 def test_events_grow_linearly(make: Any, n: int, read_partial: bool) -> None:
     ratio = events_growth(make, n, read_partial=read_partial)
     assert ratio < 8, f"4x the input took {ratio:.1f}x the time"
+
+
+# --------------------------------------------------------------------------- hostile bodies
+
+
+def read_events_sync(reads: list[bytes]) -> tuple[list[Any], BaseException | None, ChatStream]:
+    stream = ChatStream(iter(reads))
+    events: list[Any] = []
+    try:
+        for event in stream.events():
+            events.append(event)  # noqa: PERF402 (what came before an error is kept)
+    except Exception as exc:  # checked below: only SSEStreamError
+        return events, exc, stream
+    return events, None, stream
+
+
+@FUZZ
+@given(st.data())
+def test_events_of_any_body_are_the_chunk_iterators_decisions(data: st.DataObject) -> None:
+    # The hostile bodies of test_promise: the events give the same chunks, the same
+    # error and the same completion as the chunk iterator, whatever the split.
+    body = data.draw(st.one_of(promise.bodies(), promise.merge_bodies()), label="body")
+    reads = data.draw(promise.split(body), label="reads")
+    events, error, stream = read_events_sync(reads)
+    chunks_outcome = promise.read_sync(reads)
+    if error is not None:
+        assert isinstance(error, SSEStreamError), repr(error)
+    assert [e.chunk.to_dict() for e in events if isinstance(e, ChunkEvent)] == chunks_outcome[0]
+    assert (None if error is None else (type(error).__name__, str(error))) == chunks_outcome[1]
+    assert stream.completion.to_dict() == chunks_outcome[2]
+    check_events(events, stream.completion, ended=error is None)

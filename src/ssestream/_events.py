@@ -24,6 +24,10 @@ The events (every one has ``index``, the choice's index, except the stream-wide 
 * :class:`ChoiceFinished` ``(finish_reason)``; :class:`UsageReceived` ``(usage)``.
 * :class:`StreamEnded` ``(done, interrupted, completion)``: last, once.
 
+:data:`ChatStreamEvent` is their union. The deprecated ``function_call``,
+``reasoning_details``, ``annotations`` and ``audio`` have no events of their own: they
+are in each :class:`ChunkEvent` and in the completion.
+
 Order rules:
 
 1. Events come in the order of the fragments in the stream: a chunk's :class:`ChunkEvent`,
@@ -36,9 +40,9 @@ Order rules:
    :class:`ChoiceFinished` follows), when the next tool call of that choice starts (for
    the calls before it whose arguments are one whole JSON value by then: calls streamed
    interleaved, by index, are never declared done early), or when the stream ends
-   (before :class:`StreamEnded`, choices by index). Each text has at most one open
-   ``*Done``: a fragment that comes after its ``*Done`` (a provider that sends text after
-   the finish reason) opens it again, and it is done again by the same rules.
+   (before :class:`StreamEnded`, choices by index). A fragment that comes after its
+   text's or its call's ``*Done`` (text sent after the finish reason) opens it again, and
+   it is done again by the same rules, with the whole text.
 4. A call cut by an interruption, or by ``finish_reason`` ``"length"`` or
    ``"content_filter"``, ends with ``complete=False`` and ``parsed=None``: the strict
    parse is not attempted. Otherwise ``parsed`` is ``json.loads(arguments)`` and
@@ -254,7 +258,7 @@ class _CallTrack:
     """What the events know of one tool call: its arguments fragments not yet parsed,
     and the incremental parser behind ``partial``."""
 
-    __slots__ = ("call", "done", "failed", "fed", "length", "parser", "pending")
+    __slots__ = ("call", "failed", "fed", "length", "parser", "pending")
 
     def __init__(self, call: Any) -> None:
         self.call = call  # the accumulator's state of the call
@@ -263,7 +267,6 @@ class _CallTrack:
         self.fed = 0  # characters fed to the parser
         self.parser: PartialJSONParser | None = None
         self.failed = False  # the parser found text that can never be JSON
-        self.done = False  # a ToolCallDone was given and no fragment came since
 
     def add(self, text: str) -> None:
         self.length += len(text)
@@ -520,7 +523,7 @@ class _Text:
 class _ChoiceTrack:
     """The texts and the tool calls of one choice."""
 
-    __slots__ = ("calls", "content", "positions", "reasoning", "refusal")
+    __slots__ = ("calls", "content", "open_calls", "positions", "reasoning", "refusal")
 
     def __init__(self) -> None:
         self.content: _Text | None = None
@@ -528,6 +531,9 @@ class _ChoiceTrack:
         self.reasoning: dict[str, _Text] = {}  # by field name
         self.calls: list[_CallTrack] = []
         self.positions: dict[int, int] = {}  # id() of the accumulator's call -> position
+        # The calls with no ToolCallDone since their last fragment, by position: only
+        # these are looked at when a call starts or the choice finishes.
+        self.open_calls: dict[int, _CallTrack] = {}
 
 
 class ChatEventBuilder:
@@ -656,13 +662,18 @@ class ChatEventBuilder:
         text: str | None,
     ) -> None:
         calls = track.calls
+        open_calls = track.open_calls
         if position is not None:
-            # A new call: the ones before it whose arguments are whole are done.
-            for number, earlier in enumerate(calls):
-                if not earlier.done and earlier.length and _whole_json(earlier):
+            # A new call: the open ones before it whose arguments are whole are done.
+            for number in sorted(open_calls):
+                earlier = open_calls[number]
+                if earlier.length and _whole_json(earlier):
+                    del open_calls[number]
                     events.append(self._done(index, number, earlier, cut=False))
             track.positions[id(call)] = position
-            calls.append(_CallTrack(call))
+            call_track = _CallTrack(call)
+            calls.append(call_track)
+            open_calls[position] = call_track
             events.append(
                 ToolCallStarted(
                     index=index, call_index=position, id=call.id, name=call.name, type=call.type
@@ -670,9 +681,9 @@ class ChatEventBuilder:
             )
         else:
             position = track.positions[id(call)]
-        if text is not None:
             call_track = calls[position]
-            call_track.done = False
+        if text is not None:
+            open_calls[position] = call_track  # again, if it was done
             call_track.add(text)
             events.append(_arguments_delta(index, position, text, call_track, call_track.length))
 
@@ -687,12 +698,13 @@ class ChatEventBuilder:
             events.append(ContentDone(index=index, content=track.content.close()))
         if track.refusal is not None and track.refusal.open:
             events.append(RefusalDone(index=index, refusal=track.refusal.close()))
-        for number, call_track in enumerate(track.calls):
-            if not call_track.done:
-                events.append(self._done(index, number, call_track, cut=cut))
+        open_calls = track.open_calls
+        events.extend(
+            self._done(index, number, open_calls[number], cut=cut) for number in sorted(open_calls)
+        )
+        open_calls.clear()
 
     def _done(self, index: int, number: int, track: _CallTrack, *, cut: bool) -> ToolCallDone:
-        track.done = True
         call = track.call
         arguments = track.arguments(track.length)
         parsed = None

@@ -818,3 +818,37 @@ def test_events_of_any_body_are_the_chunk_iterators_decisions(data: st.DataObjec
     assert (None if error is None else (type(error).__name__, str(error))) == chunks_outcome[1]
     assert stream.completion.to_dict() == chunks_outcome[2]
     check_events(events, stream.completion, ended=error is None)
+
+
+def test_a_choice_finished_on_every_chunk_costs_no_copy_per_chunk(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A server that sends a finish_reason with every content chunk gets a ContentDone per
+    chunk: its text is built when read, so the events stay linear in the stream."""
+    import ssestream._events as events_module
+
+    built: list[int] = []
+    real = events_module.text_prefix
+
+    def counting(parts: list[str], length: int) -> str:
+        built.append(length)
+        return real(parts, length)
+
+    monkeypatch.setattr(events_module, "text_prefix", counting)
+    payloads = [
+        {"choices": [{"index": 0, "delta": {"content": "ab"}, "finish_reason": "stop"}]}
+        for _ in range(2000)
+    ]
+    body = "".join(f"data: {json.dumps(p)}\n\n" for p in payloads).encode()
+    dones = [e for e in ChatStream([body]).events() if type(e).__name__ == "ContentDone"]
+    assert len(dones) == 2000
+    assert built == []  # nothing copied until read
+    assert dones[-1].content == "ab" * 2000
+    assert dones[0].content == "ab"
+    assert dones[0] == ssestream_content_done(0, "ab")
+
+
+def ssestream_content_done(index: int, content: str) -> Any:
+    from ssestream import ContentDone
+
+    return ContentDone(index=index, content=content)

@@ -147,17 +147,73 @@ class ContentDelta:
         return text_prefix(self._parts, self._length)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ContentDone:
+class _TextDone:
+    """A ``*Done`` record whose text is built when read (from the accumulator's
+    fragments), so that a server that finishes a choice on every chunk costs no copy
+    of the text per chunk. Frozen and slotted like the dataclass records."""
+
+    __slots__ = ("_length", "_parts", "index")
+    _name = "text"
+    index: int
+    _parts: list[str]
+    _length: int
+
+    def __init__(self, index: int, text: str | None, parts: list[str] | None, length: int) -> None:
+        if parts is None:
+            parts, length = [text or ""], len(text or "")
+        object.__setattr__(self, "index", index)
+        object.__setattr__(self, "_parts", parts)
+        object.__setattr__(self, "_length", length)
+
+    @property
+    def _text(self) -> str:
+        return text_prefix(self._parts, self._length)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"{type(self).__name__} is frozen")
+
+    def _key(self) -> tuple[Any, ...]:
+        return (self.index, self._text)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return self._key() == other._key()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{k}={v!r}" for k, v in zip(self._fields(), self._key(), strict=True))
+        return f"{type(self).__name__}({fields})"
+
+    def _fields(self) -> tuple[str, ...]:
+        return ("index", self._name)
+
+
+class ContentDone(_TextDone):
     """A choice's content is done (see the order rules in :mod:`ssestream._events`).
 
     Attributes:
         index: the choice's index.
-        content: the whole content so far.
+        content: the whole content so far (built when read).
     """
 
-    index: int
-    content: str
+    __slots__ = ()
+    _name = "content"
+
+    def __init__(
+        self,
+        *,
+        index: int,
+        content: str | None = None,
+        _parts: list[str] | None = None,
+        _length: int = 0,
+    ) -> None:
+        super().__init__(index, content, _parts, _length)
+
+    @property
+    def content(self) -> str:
+        return self._text
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -180,17 +236,30 @@ class RefusalDelta:
         return text_prefix(self._parts, self._length)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RefusalDone:
+class RefusalDone(_TextDone):
     """A choice's refusal is done.
 
     Attributes:
         index: the choice's index.
-        refusal: the whole refusal.
+        refusal: the whole refusal (built when read).
     """
 
-    index: int
-    refusal: str
+    __slots__ = ()
+    _name = "refusal"
+
+    def __init__(
+        self,
+        *,
+        index: int,
+        refusal: str | None = None,
+        _parts: list[str] | None = None,
+        _length: int = 0,
+    ) -> None:
+        super().__init__(index, refusal, _parts, _length)
+
+    @property
+    def refusal(self) -> str:
+        return self._text
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -217,19 +286,40 @@ class ReasoningDelta:
         return text_prefix(self._parts, self._length)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ReasoningDone:
+class ReasoningDone(_TextDone):
     """A choice's reasoning (under ``field``) is done.
 
     Attributes:
         index: the choice's index.
         field: as in :class:`ReasoningDelta`.
-        reasoning: the whole reasoning text.
+        reasoning: the whole reasoning text (built when read).
     """
 
-    index: int
+    __slots__ = ("field",)
+    _name = "reasoning"
     field: str
-    reasoning: str
+
+    def __init__(
+        self,
+        *,
+        index: int,
+        field: str,
+        reasoning: str | None = None,
+        _parts: list[str] | None = None,
+        _length: int = 0,
+    ) -> None:
+        super().__init__(index, reasoning, _parts, _length)
+        object.__setattr__(self, "field", field)
+
+    @property
+    def reasoning(self) -> str:
+        return self._text
+
+    def _key(self) -> tuple[Any, ...]:
+        return (self.index, self.field, self._text)
+
+    def _fields(self) -> tuple[str, ...]:
+        return ("index", "field", "reasoning")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -515,9 +605,10 @@ class _Text:
         self.open = True
         return self.length
 
-    def close(self) -> str:
+    def close(self) -> dict[str, Any]:
+        """Mark the text done; the fields of its ``*Done`` record (built when read)."""
         self.open = False
-        return text_prefix(self.parts, self.length)
+        return {"_parts": self.parts, "_length": self.length}
 
 
 class _ChoiceTrack:
@@ -693,11 +784,11 @@ class ChatEventBuilder:
         """The ``*Done`` events of what is open in a choice."""
         for name, text in track.reasoning.items():
             if text.open:
-                events.append(ReasoningDone(index=index, field=name, reasoning=text.close()))
+                events.append(ReasoningDone(index=index, field=name, **text.close()))
         if track.content is not None and track.content.open:
-            events.append(ContentDone(index=index, content=track.content.close()))
+            events.append(ContentDone(index=index, **track.content.close()))
         if track.refusal is not None and track.refusal.open:
-            events.append(RefusalDone(index=index, refusal=track.refusal.close()))
+            events.append(RefusalDone(index=index, **track.refusal.close()))
         open_calls = track.open_calls
         events.extend(
             self._done(index, number, open_calls[number], cut=cut) for number in sorted(open_calls)

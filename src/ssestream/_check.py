@@ -108,6 +108,7 @@ from typing import Any
 
 from ._exceptions import ChunkParseError, LimitExceededError, StreamAPIError
 from ._parser import END, NEED_DATA, ChatStreamParser
+from ._redact import redact_text, redact_url
 from ._types import ChatCompletionChunk
 
 __all__ = [
@@ -1783,15 +1784,19 @@ def _error_kind(exc: BaseException) -> str:
     return "transport"
 
 
-def _describe(exc: BaseException) -> str:
+def _describe(exc: BaseException, secrets: Sequence[str] = ()) -> str:
+    """``"ConnectError: ..."``: the first line of the message, with every secret (the
+    API key, a header value quoted by h11's "Illegal header value", URL userinfo)
+    redacted, since the message goes to the terminal and the ``--json`` report."""
     text = str(exc) or exc.__class__.__doc__ or ""
-    return f"{type(exc).__name__}: {text.strip().splitlines()[0] if text.strip() else ''}"
+    first = text.strip().splitlines()[0] if text.strip() else ""
+    return redact_text(f"{type(exc).__name__}: {first}", secrets)
 
 
 def _head(method: str, url: str, response: Any, head_time: float) -> Exchange:
     return Exchange(
         method=method,
-        url=url,
+        url=redact_url(url),
         status=response.status_code,
         headers={name.lower(): value for name, value in response.headers.items()},
         http_version=response.http_version,
@@ -1809,7 +1814,9 @@ def _read_excerpt(response: Any) -> bytes:
     return bytes(body[:BODY_EXCERPT_BYTES])
 
 
-def _request(client: Any, method: str, url: str, **kwargs: Any) -> Exchange:
+def _request(
+    client: Any, method: str, url: str, secrets: Sequence[str] = (), **kwargs: Any
+) -> Exchange:
     """Send one request and read (an excerpt of) its body; failures become ``error``."""
     import httpx
 
@@ -1825,14 +1832,14 @@ def _request(client: Any, method: str, url: str, **kwargs: Any) -> Exchange:
     except httpx.HTTPError as exc:
         return Exchange(
             method=method,
-            url=url,
+            url=redact_url(url),
             time=None,
-            error=_describe(exc),
+            error=_describe(exc, secrets),
             error_kind=_error_kind(exc),
         )
     return Exchange(
         method=method,
-        url=url,
+        url=redact_url(url),
         status=head.status,
         headers=head.headers,
         http_version=head.http_version,
@@ -1849,6 +1856,7 @@ def _stream(
     *,
     run: str,
     observer: CheckObserver,
+    secrets: Sequence[str] = (),
 ) -> StreamRecord:
     """One streaming request, every read and chunk timed from sending it."""
     import httpx
@@ -1865,7 +1873,10 @@ def _stream(
         response = client.send(request, stream=True)
     except httpx.HTTPError as exc:
         exchange = Exchange(
-            method="POST", url=url, error=_describe(exc), error_kind=_error_kind(exc)
+            method="POST",
+            url=redact_url(url),
+            error=_describe(exc, secrets),
+            error_kind=_error_kind(exc),
         )
         return StreamRecord(run=run, accept_encoding=accept_encoding, exchange=exchange)
     head_time = time.perf_counter() - started
@@ -1879,7 +1890,7 @@ def _stream(
                 accept_encoding=accept_encoding,
                 exchange=Exchange(
                     method="POST",
-                    url=url,
+                    url=redact_url(url),
                     status=exchange.status,
                     headers=exchange.headers,
                     http_version=exchange.http_version,
@@ -1933,9 +1944,9 @@ def _stream(
                     feeder.eof(index, at)
             except httpx.TimeoutException as exc:
                 timed_out = True
-                transport_error = _describe(exc)
+                transport_error = _describe(exc, secrets)
             except httpx.TransportError as exc:
-                transport_error = _describe(exc)
+                transport_error = _describe(exc, secrets)
         if end_time is None:
             end_time = time.perf_counter() - started
         tap.remove()
@@ -1986,7 +1997,10 @@ def probe(
     Args:
         base_url: the API root, e.g. ``"https://api.openai.com/v1"``.
         model: the model to ask.
-        api_key: sent as ``Authorization: Bearer``; ``None`` sends no key. Not recorded.
+        api_key: sent as ``Authorization: Bearer``; ``None`` or blank sends no key.
+            Surrounding whitespace is stripped (a key read from a CRLF ``.env`` file ends
+            in ``\\r``). Never recorded: every URL and error message in the result has
+            it, the URL's userinfo and any quoted header value redacted.
         api_key_env: the variable the key came from (for the hints).
         timeout: seconds: the read timeout (the longest silence accepted) and, capped
             at 10 s, the connect timeout.
@@ -2001,6 +2015,8 @@ def probe(
     observer = observer or CheckObserver()
     base_url = base_url.rstrip("/")
     headers = {"User-Agent": "ssestream-check"}
+    api_key = api_key.strip() if api_key else None
+    secrets = (api_key,) if api_key else ()
     if api_key:
         headers["Authorization"] = f"Bearer {api_key}"
     own = client is None
@@ -2009,12 +2025,17 @@ def probe(
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)), follow_redirects=False
         )
     data = CheckData(
-        base_url=base_url, model=model, api_key_env=api_key_env, api_key_set=bool(api_key)
+        base_url=redact_url(base_url),
+        model=model,
+        api_key_env=api_key_env,
+        api_key_set=bool(api_key),
     )
     try:
         url = f"{base_url}/models"
-        observer.request("discovery", f"GET {url}")
-        discovery = _request(client, "GET", url, headers={**headers, "Accept": "application/json"})
+        observer.request("discovery", f"GET {redact_url(url)}")
+        discovery = _request(
+            client, "GET", url, secrets, headers={**headers, "Accept": "application/json"}
+        )
         observer.response("discovery", discovery, None)
         data = _replace(data, discovery=discovery)
         if discovery.error is not None:
@@ -2025,11 +2046,15 @@ def probe(
             "messages": [{"role": "user", "content": prompt}],
             "max_tokens": max_tokens,
         }
-        observer.request("non_streaming", f"POST {url} (stream: false)")
-        normal = _request(client, "POST", url, json={**body, "stream": False}, headers=headers)
+        shown = redact_url(url)
+        observer.request("non_streaming", f"POST {shown} (stream: false)")
+        options: dict[str, Any] = {"headers": headers}
+        normal = _request(client, "POST", url, secrets, json={**body, "stream": False}, **options)
         if normal.status == 400 and b"max_completion_tokens" in normal.body:
             body["max_completion_tokens"] = body.pop("max_tokens")
-            normal = _request(client, "POST", url, json={**body, "stream": False}, headers=headers)
+            normal = _request(
+                client, "POST", url, secrets, json={**body, "stream": False}, **options
+            )
         observer.response("non_streaming", normal, None)
         data = _replace(data, non_streaming=normal)
         if _refused(normal):
@@ -2037,8 +2062,12 @@ def probe(
         streaming = {**body, "stream": True, "stream_options": {"include_usage": True}}
         records: list[StreamRecord] = []
         for run, accept_encoding in _RUNS.items():
-            observer.request(run, f"POST {url} (stream: true, Accept-Encoding: {accept_encoding})")
-            record = _stream(client, url, streaming, headers, run=run, observer=observer)
+            observer.request(
+                run, f"POST {shown} (stream: true, Accept-Encoding: {accept_encoding})"
+            )
+            record = _stream(
+                client, url, streaming, headers, run=run, observer=observer, secrets=secrets
+            )
             records.append(record)
             observer.response(run, record.exchange, record)
             if _refused(record.exchange):
@@ -2152,7 +2181,8 @@ def command(args: Any) -> int:
         err.write("error: --fault only applies with --demo\n")
         return 2
     if args.base_url and not args.base_url.startswith(("http://", "https://")):
-        err.write(f"error: --base-url must start with http:// or https://: {args.base_url!r}\n")
+        shown = redact_url(args.base_url)
+        err.write(f"error: --base-url must start with http:// or https://: {shown!r}\n")
         return 2
     console = None
     if not args.json:
@@ -2188,10 +2218,11 @@ def command(args: Any) -> int:
             )
             return 2
     else:
-        key = os.environ.get(args.api_key_env) or None
+        key = (os.environ.get(args.api_key_env) or "").strip() or None
         if console is not None:
             console.print(
-                f"[bold]ssestream check[/] {args.base_url}  model [bold]{args.model}[/]  "
+                f"[bold]ssestream check[/] {redact_url(args.base_url)}  "
+                f"model [bold]{args.model}[/]  "
                 + (
                     f"key from ${args.api_key_env}"
                     if key

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from importlib import resources
-from typing import TextIO
+from typing import Any, TextIO
 
 from .__about__ import __version__
 from ._exceptions import SSEStreamError
@@ -28,6 +29,8 @@ from .testing import load_recording
 from .testing._server import (
     DEFAULT_EVENT_GAP,
     DEFAULT_FIRST_TOKEN_DELAY,
+    DEFAULT_MAX_REQUEST_BYTES,
+    DEFAULT_REQUEST_TIMEOUT,
     FAULTS,
     decoded_exchange,
 )
@@ -40,6 +43,39 @@ DEMO_RECORDINGS = {
     "parallel-tools": "openai-gpt-5-multi-tool-turn1.sse",
     "error": "openai-gpt-4.1-midstream-error.sse",
 }
+
+
+def _number(
+    kind: type[float] | type[int], *, low: float, high: float | None = None, low_ok: bool = True
+) -> Callable[[str], Any]:
+    """An argparse ``type=`` that parses ``kind`` and checks its range, so that a bad
+    value is a usage error (exit status 2) rather than a traceback later on."""
+    name = "an integer" if kind is int else "a number"
+    bound = f">= {low:g}" if low_ok else f"> {low:g}"
+    if high is not None:
+        bound = f"from {low:g} to {high:g}"
+
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {name}") from None
+        if (
+            not math.isfinite(value)
+            or value < low
+            or (not low_ok and value == low)
+            or (high is not None and value > high)
+        ):
+            raise argparse.ArgumentTypeError(f"{text!r}: expected {name} {bound}")
+        return value
+
+    return parse
+
+
+_positive_int = _number(int, low=0, low_ok=False)
+_positive_float = _number(float, low=0, low_ok=False)
+_non_negative_float = _number(float, low=0)
+_port = _number(int, low=0, high=65535)
 
 
 def _pieces(body: bytes, size: int) -> Iterator[bytes]:
@@ -294,6 +330,22 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help=f"time between events of a .sse recording, which has no timing "
         f"(default {DEFAULT_EVENT_GAP})",
+    )
+    serve.add_argument(
+        "--max-request-bytes",
+        type=_positive_int,
+        default=DEFAULT_MAX_REQUEST_BYTES,
+        metavar="BYTES",
+        help=f"larger request bodies get 413 and are not read "
+        f"(default {DEFAULT_MAX_REQUEST_BYTES})",
+    )
+    serve.add_argument(
+        "--request-timeout",
+        type=_positive_float,
+        default=DEFAULT_REQUEST_TIMEOUT,
+        metavar="SECONDS",
+        help=f"a client that takes longer to send a request head (from connecting) or "
+        f"body is disconnected (default {DEFAULT_REQUEST_TIMEOUT:g})",
     )
     serve.set_defaults(handler=_serve)
 

@@ -38,8 +38,9 @@ def serve_command(args: argparse.Namespace) -> int:
     """Run ``ssestream serve`` until interrupted; returns the exit status.
 
     ``args`` holds ``recordings``, ``host``, ``port``, ``pace``, ``fault``,
-    ``first_token_delay`` and ``event_gap``. Exit status 2 when a recording cannot be
-    read or served, the address cannot be bound, or starlette/uvicorn are missing.
+    ``first_token_delay``, ``event_gap``, ``max_request_bytes`` and ``request_timeout``.
+    Exit status 2 when a recording cannot be read or served, the address cannot be
+    bound, or starlette/uvicorn are missing.
     """
     err = sys.stderr
     try:
@@ -49,8 +50,12 @@ def serve_command(args: argparse.Namespace) -> int:
             fault=args.fault,
             first_token_delay=args.first_token_delay,
             event_gap=args.event_gap,
+            max_request_bytes=args.max_request_bytes,
+            request_timeout=args.request_timeout,
         )
-        server = _uvicorn_server(app, log_level="info", graceful_seconds=1)
+        server = _uvicorn_server(
+            app, log_level="info", graceful_seconds=1, request_timeout=args.request_timeout
+        )
     except ImportError as exc:
         err.write(
             f"error: ssestream serve needs starlette and uvicorn ({exc}); "

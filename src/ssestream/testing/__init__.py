@@ -17,7 +17,7 @@ See ``docs/testing.md``.
 # uvicorn (the cli extra) only when an app is built or run, so this package imports
 # without them.
 from ._plan import BAD_GATEWAY_502, RATE_LIMIT_429, SERVER_ERROR_500, ErrorResponse
-from ._record import RecordingTransport
+from ._record import RecordingTransport, RecordingWarning
 from ._recording import (
     FORMAT_VERSION,
     REDACTED,
@@ -46,6 +46,7 @@ __all__ = [
     "Recording",
     "RecordingFormatError",
     "RecordingTransport",
+    "RecordingWarning",
     "ReplayTransport",
     "UnmatchedRequestError",
     "create_app",

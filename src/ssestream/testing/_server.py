@@ -34,7 +34,7 @@ import zlib
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from .._exceptions import SSEStreamError, StreamAPIError
 from .._streams import ChatStream
@@ -49,17 +49,24 @@ from ._plan import (
     event_ends,
     make_plan,
 )
-from ._recording import Exchange, Read, Recording, load_recording
+from ._recording import Exchange, Headers, Read, Recording, load_recording, wire_headers
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
+    from starlette.responses import Response
+
+    _R = TypeVar("_R", bound=Response)
 
 __all__ = [
     "AUTH_401",
     "DEFAULT_EVENT_GAP",
     "DEFAULT_FIRST_TOKEN_DELAY",
+    "DEFAULT_KEEP_ALIVE",
+    "DEFAULT_MAX_REQUEST_BYTES",
+    "DEFAULT_REQUEST_TIMEOUT",
     "FAULTS",
     "HTML_PAGE_200",
+    "MAX_REQUEST_HEAD_BYTES",
     "PARTIAL_BUFFER_BURSTS",
     "Pace",
     "create_app",
@@ -80,6 +87,25 @@ DEFAULT_FIRST_TOKEN_DELAY = 2.0
 PARTIAL_BUFFER_BURSTS = 4
 """``--fault partial-buffer`` releases the body in this many bursts, one per equal slice
 of the stream's duration."""
+
+DEFAULT_MAX_REQUEST_BYTES = 1024 * 1024
+"""The largest request body the server reads: 1 MiB (a chat request with a long
+conversation is some KiB). A larger one gets ``413`` (announced by ``Content-Length``: at
+once, unread; chunked: as soon as the limit is passed) and the connection is closed."""
+
+DEFAULT_REQUEST_TIMEOUT = 10.0
+"""Seconds a client has to send a request: its head from the moment the connection is
+open (or the previous response ended), and its body from the moment the head arrived.
+A slower one is dropped (a head) or gets ``408`` (a body); either way the connection is
+closed, so a slow or idle client cannot hold a connection forever."""
+
+DEFAULT_KEEP_ALIVE = 5
+"""Seconds an idle keep-alive connection is kept open between requests (uvicorn's
+``timeout_keep_alive``)."""
+
+MAX_REQUEST_HEAD_BYTES = 16 * 1024
+"""The largest request head (request line and headers), in bytes: uvicorn's
+``h11_max_incomplete_event_size``; a larger one gets ``400``."""
 
 FAULTS: dict[str, str] = {
     "none": "healthy streaming (the default)",
@@ -714,6 +740,8 @@ def create_app(
     fault: str = "none",
     first_token_delay: float = DEFAULT_FIRST_TOKEN_DELAY,
     event_gap: float = DEFAULT_EVENT_GAP,
+    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
+    request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
 ) -> Starlette:
     """Build the Starlette app of ``ssestream serve``: an OpenAI-compatible endpoint.
 
@@ -741,6 +769,12 @@ def create_app(
             scaled by ``pace``).
         event_gap: seconds between two events of a recording without timing (``.sse``),
             before ``pace`` applies.
+        max_request_bytes: the largest request body read, in bytes; a larger one gets
+            413 with OpenAI's error JSON and the connection is closed, without the rest
+            being read (see :data:`DEFAULT_MAX_REQUEST_BYTES`).
+        request_timeout: seconds to receive the whole body once the head arrived; a
+            slower body gets 408 and the connection is closed (the head's own limit is
+            the server's: :func:`running_server`).
 
     Raises:
         ValueError: an unknown fault, a bad pace or delay, recordings without any chat
@@ -756,6 +790,10 @@ def create_app(
     from starlette.responses import JSONResponse, Response, StreamingResponse
     from starlette.routing import Route
 
+    if not (isinstance(max_request_bytes, int) and max_request_bytes > 0):
+        raise ValueError(f"max_request_bytes must be an int > 0, not {max_request_bytes!r}")
+    if not (math.isfinite(request_timeout) and request_timeout > 0):
+        raise ValueError(f"request_timeout must be a number of seconds > 0: {request_timeout!r}")
     loaded = [r if isinstance(r, Recording) else load_recording(r) for r in recordings]
     catalog = _Catalog(
         loaded,
@@ -784,7 +822,6 @@ def create_app(
 
     async def respond(plan: Plan, start: float) -> Response:
         await sleep_until(start + plan.headers_at)
-        headers = dict(plan.headers)
         whole = (
             not plan.stall
             and plan.error is None
@@ -793,13 +830,38 @@ def create_app(
         )
         if whole:
             content = plan.reads[0] if plan.reads else b""
-            return Response(content, status_code=plan.status_code, headers=headers)
-        return StreamingResponse(body(plan, start), status_code=plan.status_code, headers=headers)
+            return _with_headers(Response(content, status_code=plan.status_code), plan.headers)
+        return _with_headers(
+            StreamingResponse(body(plan, start), status_code=plan.status_code), plan.headers
+        )
 
     def error(response: ErrorResponse) -> Response:
-        return Response(
-            response.body, status_code=response.status_code, headers=dict(response.headers)
+        return _with_headers(
+            Response(response.body, status_code=response.status_code), response.headers
         )
+
+    def refuse(status: int, message: str) -> Response:
+        response = error(_openai_error(status, message, "invalid_request_error"))
+        response.headers["connection"] = "close"  # the rest of the body is never read
+        return response
+
+    async def read_body(request: Request) -> bytes | Response:
+        """The body, or the 413/408 response when it is too large or too slow."""
+        too_large = (
+            f"The request body is larger than this server's limit of {max_request_bytes} bytes."
+        )
+        length = request.headers.get("content-length", "")
+        if length.isdigit() and int(length) > max_request_bytes:
+            return refuse(413, too_large)
+        body = bytearray()
+        with anyio.move_on_after(request_timeout) as scope:
+            async for piece in request.stream():
+                body += piece
+                if len(body) > max_request_bytes:
+                    return refuse(413, too_large)
+        if scope.cancelled_caught:
+            return refuse(408, f"The request body did not arrive within {request_timeout:g} s.")
+        return bytes(body)
 
     async def models(request: Request) -> Response:
         if catalog.fault == "auth":
@@ -810,9 +872,12 @@ def create_app(
         start = anyio.current_time()
         if catalog.fault == "auth":
             return error(AUTH_401)
+        body = await read_body(request)
+        if isinstance(body, Response):
+            return body
         try:
-            payload = json.loads(await request.body())
-        except ValueError:
+            payload = json.loads(body)
+        except (ValueError, RecursionError):
             payload = None
         if not isinstance(payload, dict):
             return error(
@@ -845,6 +910,18 @@ def create_app(
     return app
 
 
+def _with_headers(response: _R, headers: Headers) -> _R:
+    """``response`` with ``headers`` as sent: the recorded bytes of each value (Starlette
+    would encode a ``str`` value as latin-1, failing on "café" recorded as UTF-8), in
+    place of any header Starlette set under the same name (``content-length``)."""
+    wire = wire_headers(headers)
+    names = {name.lower() for name, _ in wire}
+    response.raw_headers = [
+        pair for pair in response.raw_headers if pair[0].lower() not in names
+    ] + [(name.lower(), value) for name, value in wire]
+    return response
+
+
 # --- Running it -----------------------------------------------------------------------
 
 
@@ -868,16 +945,75 @@ def _url(sock: socket.socket) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
-def _uvicorn_server(app: Any, *, log_level: str, graceful_seconds: int) -> Any:
+def _head_timeout_protocol(head_timeout: float) -> type:
+    """uvicorn's h11 protocol, plus a deadline for each request head.
+
+    uvicorn closes a keep-alive connection idle *after* a response
+    (``timeout_keep_alive``), but not one that never sends a complete head: a client
+    that connects and sends nothing, or one byte a minute, holds it forever. This
+    subclass arms a timer when the connection opens and after each response, cancels it
+    when a request head is complete, and closes the connection when it fires first.
+    """
+    import h11
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    class HeadTimeoutProtocol(H11Protocol):
+        _head_timer: Any = None
+
+        def _arm(self) -> None:
+            self._disarm()
+            self._head_timer = self.loop.call_later(head_timeout, self._head_timed_out)
+
+        def _disarm(self) -> None:
+            if self._head_timer is not None:
+                self._head_timer.cancel()
+                self._head_timer = None
+
+        def _head_timed_out(self) -> None:
+            self._head_timer = None
+            if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+                self.transport.close()
+
+        def connection_made(self, transport: Any) -> None:
+            super().connection_made(transport)
+            self._arm()
+
+        def data_received(self, data: bytes) -> None:
+            super().data_received(data)
+            if self.conn.their_state is not h11.IDLE:
+                self._disarm()
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+                self._arm()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+    return HeadTimeoutProtocol
+
+
+def _uvicorn_server(
+    app: Any,
+    *,
+    log_level: str,
+    graceful_seconds: int,
+    request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
+    keep_alive: int = DEFAULT_KEEP_ALIVE,
+) -> Any:
     import uvicorn
 
     config = uvicorn.Config(
         app,
-        http="h11",
+        http=_head_timeout_protocol(request_timeout),
         ws="none",
         lifespan="off",
         log_level=log_level,
         timeout_graceful_shutdown=graceful_seconds,
+        timeout_keep_alive=keep_alive,
+        h11_max_incomplete_event_size=MAX_REQUEST_HEAD_BYTES,
     )
     return uvicorn.Server(config)
 
@@ -890,6 +1026,8 @@ def running_server(
     port: int = 0,
     log_level: str = "warning",
     startup_timeout: float = 10.0,
+    request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
+    keep_alive: int = DEFAULT_KEEP_ALIVE,
 ) -> Iterator[str]:
     """Run ``app`` with uvicorn in a background thread; yield its base URL.
 
@@ -903,13 +1041,26 @@ def running_server(
         port: the TCP port; 0 for a free one.
         log_level: uvicorn's log level (``"warning"``: quiet).
         startup_timeout: seconds to wait for the server to accept connections.
+        request_timeout: seconds a client has to send a complete request head, from
+            the moment it connects or its previous response ended; then the connection
+            is closed (see :data:`DEFAULT_REQUEST_TIMEOUT`).
+        keep_alive: seconds an idle connection is kept between requests.
+
+    Heads larger than :data:`MAX_REQUEST_HEAD_BYTES` get 400; the body's limits are the
+    app's (:func:`create_app`).
 
     Raises:
         OSError: the address cannot be bound (port in use...).
         RuntimeError: the server did not start within ``startup_timeout``.
         ImportError: uvicorn is not installed (``pip install 'ssestream[cli]'``).
     """
-    server = _uvicorn_server(app, log_level=log_level, graceful_seconds=1)
+    server = _uvicorn_server(
+        app,
+        log_level=log_level,
+        graceful_seconds=1,
+        request_timeout=request_timeout,
+        keep_alive=keep_alive,
+    )
     sock = _bind(host, port)
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [sock]}, name="ssestream-serve", daemon=True

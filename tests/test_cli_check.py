@@ -360,18 +360,39 @@ def test_everything_in_one_read_is_buffered() -> None:
 
 
 def test_chunks_in_many_reads_but_all_at_the_end_are_buffered() -> None:
-    times = [2.0 + 0.0005 * i for i in range(40)]
+    # A proxy releases the held body: 40 chunks in 8 reads of 5, after 2 s of nothing.
+    times = [2.0 + 0.0005 * (i // 5) for i in range(40)]
     report = analyse(check(stream(times)))
     assert [p.code for p in report.problems] == ["buffered"]
-    assert any("of the response time" in line for line in report.problems[0].evidence)
+    [evidence] = report.problems[0].evidence
+    assert "of the response time" in evidence
+    assert "40 chunks in 8 reads (5.0 per read)" in evidence
 
 
 def test_first_token_as_late_as_the_whole_normal_answer_is_buffered() -> None:
-    # TTFT / total = 0.78 (under 0.9), but TTFT is 95% of the non-streaming latency.
-    times = [0.95 + 0.007 * i for i in range(40)]
+    # TTFT / total = 0.78 (under 0.9), but TTFT is 95% of the non-streaming latency, and
+    # the answer came in a burst (five chunks a read).
+    times = [0.95 + 0.035 * (i // 5) for i in range(40)]
     report = analyse(check(stream(times), normal=1.0))
     assert [p.code for p in report.problems] == ["buffered"]
     assert any("non-streaming answer took" in line for line in report.problems[0].evidence)
+
+
+def test_a_late_first_token_alone_is_not_buffering() -> None:
+    # Issue 12: the role chunk at once, 4 s of nothing, then 40 content chunks one per
+    # read at a steady 30 ms. TTFT is 77% of the time and 4x the non-streaming answer,
+    # but nothing shows a held-back body: one chunk per read, no near-zero gap.
+    role = chunk_payload(0, text=None)
+    role["choices"][0]["delta"] = {"role": "assistant"}
+    times = [0.01] + [4.0 + 0.03 * i for i in range(40)]
+    payloads = [role] + [
+        chunk_payload(i + 1, finish="stop" if i == 39 else None, usage=i == 39) for i in range(40)
+    ]
+    report = analyse(check(stream(times, payloads=payloads), normal=1.0))
+    assert [p.code for p in report.problems] == ["slow_first_token"]
+    metrics = report.metrics["streaming"]
+    assert metrics["chunks_per_read"] == 1.0
+    assert metrics["ttft_vs_non_streaming"] == pytest.approx(4.0)
 
 
 def test_a_long_prompt_then_a_short_paced_answer_is_not_buffered() -> None:

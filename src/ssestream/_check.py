@@ -27,6 +27,17 @@ fresh parser after it (a client would stop there: that is reported, not imitated
 Rules (the thresholds are the fields of :class:`Thresholds`). Time ratios do not move
 when the server or the machine is uniformly slower, and read counts do not depend on
 time at all, so the buffering verdicts rest on them and never on one absolute duration.
+
+The principle: each verdict needs evidence of its own cause in the stream's shape. A
+buffered body shows itself by how it *arrives*: several chunks per read, near-zero gaps
+between chunks, or one burst after a wait. A late first token alone is not evidence of
+buffering: a server that queues the request, or a model that thinks without streaming
+its reasoning, sends the first token late and then streams normally; that is
+``slow_first_token``, and nothing else. These are tested as properties of
+:func:`analyse`: scaling every time (and ``slow_first_token`` with them) by 0.1x-20x
+changes no verdict; a constant delay before the first token of a healthy stream gives
+``slow_first_token`` alone; a steady slow stream, and a long reasoning phase followed by
+the answer, are healthy.
 ``N`` is the number of chunks, ``R`` the number of reads that completed at least one
 chunk, ``TTFT`` the time to the first chunk with text (content, reasoning or refusal;
 else the first tool-call fragment; else the first chunk) and ``total`` the time to the
@@ -38,14 +49,14 @@ end of the body (or to ``[DONE]``). Nothing is said about buffering below
   reads late collects the chunks that waited in one read, but a stream paced by
   generation keeps it reading: only a client frozen for the whole answer would see
   this from a healthy server;
-  (b) ``TTFT / total >= ttft_share`` (0.9): the first token came in the last tenth of
-  the response time; the request asks for some 50 tokens so that generation, not the
-  prompt, takes most of a healthy response's time (a prompt that takes 10x longer than
-  the answer would also trip this: the hint says so);
+  (b) ``TTFT / total >= ttft_share`` (0.9) *and the answer came in a burst*: the first
+  token came in the last tenth of the response time, and then the chunks came at least
+  ``burst_chunks_per_read`` (4) to a read, or with at least ``burst_near_zero_share``
+  (75 %) of their gaps near zero;
   (c) ``TTFT >= ttft_vs_non_streaming`` (0.9) x the non-streaming latency and
-  ``TTFT / total >= 0.75``: the stream waited about as long as a whole non-streamed
-  answer before its first token. (c) alone would be met by a short answer after a long
-  prompt; the second condition keeps it to streams that were mostly waiting.
+  ``TTFT / total >= 0.75``, and the answer came in a burst (as in (b)): the stream
+  waited about as long as a whole non-streamed answer, then arrived at once.
+  Without the burst, (b) and (c) describe a slow first token, not a buffer.
   A ``Content-Length`` on an event stream is added as evidence (the sender knew the
   whole body in advance), never used alone.
 * ``partially_buffered``: bursts separated by stalls (a proxy flushing a 4-8 KiB buffer,
@@ -56,7 +67,10 @@ end of the body (or to ``[DONE]``). Nothing is said about buffering below
   between the first and the last chunk. An even stream has ~10 % of its time in its 10 %
   largest gaps, a jittery one (exponential gaps) ~33 %, tokens emitted in pairs or
   fours (speculative decoding) under 50 %; bursts of 8 or more chunks pass 75 %. Both are
-  ratios of the stream's own gaps, so a uniformly slower stream keeps its verdict.
+  ratios of the stream's own gaps, so a uniformly slower stream keeps its verdict. The
+  reasoning phase and the answer phase are measured apart (each against its own mean
+  gap, the pause between them left out): a model may think at one pace and answer at
+  another.
 * ``compressed``: the streaming response had a ``Content-Encoding`` and was buffered or
   partially buffered while the uncompressed request (``Accept-Encoding: identity``) was
   not, or the server compressed even the ``identity`` request (and it buffered), or the
@@ -356,6 +370,9 @@ class Thresholds:
         ttft_vs_non_streaming: ``TTFT`` at or above this share of the non-streaming
             latency, with ``TTFT / total >= ttft_share_with_reference``: buffered.
         ttft_share_with_reference: see ``ttft_vs_non_streaming``.
+        burst_chunks_per_read: at least this many chunks per read: the answer came in
+            a burst (the evidence ``ttft_share`` and ``ttft_vs_non_streaming`` need).
+        burst_near_zero_share: or at least this share of near-zero gaps.
         near_zero_gap: a gap under this share of the mean gap is "near zero".
         near_zero_share: at least this share of near-zero gaps for partial buffering.
         top_gaps: the share of the gaps (the largest ones) whose time is measured.
@@ -369,6 +386,8 @@ class Thresholds:
     ttft_share: float = 0.9
     ttft_vs_non_streaming: float = 0.9
     ttft_share_with_reference: float = 0.75
+    burst_chunks_per_read: float = 4.0
+    burst_near_zero_share: float = 0.75
     near_zero_gap: float = 0.1
     near_zero_share: float = 0.5
     top_gaps: float = 0.1
@@ -455,9 +474,10 @@ class StreamMetrics:
         bytes: body bytes as sent (compressed size if compressed).
         inter_chunk: gaps between consecutive chunks from the first token on:
             ``{"p50", "p90", "p99", "max", "mean"}`` (linear interpolation).
-        near_zero_gap_share: share of those gaps under ``near_zero_gap`` x the mean gap.
+        near_zero_gap_share: share of those gaps under ``near_zero_gap`` x the mean gap
+            of their phase (reasoning, then answer; the gap between them left out).
         largest_gaps_share: share of the first-to-last-chunk time spent in the largest
-            ``top_gaps`` of the gaps.
+            ``top_gaps`` of the gaps (each measured in its phase's mean gap).
         bursts: groups of chunks separated by gaps that are not near zero.
         ttft_share: ``ttft / total_time``.
         ttft_vs_non_streaming: ``ttft`` / the non-streaming request's latency.
@@ -808,6 +828,31 @@ def _ratio(numerator: float | None, denominator: float | None) -> float | None:
     return numerator / denominator
 
 
+def _phase_gaps(chunks: Sequence[ChunkArrival], texts: Sequence[_Text], start: int) -> list[float]:
+    """The gaps between chunks from ``start`` on, each divided by its phase's mean gap.
+
+    A reasoning model may think at one pace and answer at another (reasoning summaries a
+    second apart, then the answer at 20 ms): measured together, the answer's gaps would
+    look "near zero" next to the reasoning's, and the reasoning's like stalls. So the
+    reasoning phase (up to the first chunk with content, a refusal or a tool call) and
+    the answer phase are measured apart, and the gap between them is left out. Each
+    phase's gaps are normalised to a mean of 1, which keeps every ratio of the shape.
+    """
+    answer = next(
+        (i for i in range(start, len(texts)) if texts[i].visible and not texts[i].reasoning),
+        None,
+    )
+    bounds = [start, len(chunks)]
+    if answer is not None and answer > start:
+        bounds = [start, answer, len(chunks)]
+    normalised: list[float] = []
+    for low, high in itertools.pairwise(bounds):
+        gaps = [b.time - a.time for a, b in itertools.pairwise(chunks[low:high])]
+        mean = sum(gaps) / len(gaps) if gaps else 0.0
+        normalised.extend(gap / mean if mean > 0 else 0.0 for gap in gaps)
+    return normalised
+
+
 def _gap_shape(
     gaps: Sequence[float], thresholds: Thresholds
 ) -> tuple[float | None, float | None, int | None]:
@@ -864,7 +909,7 @@ def analyse_stream(
     start = first_visible if first_visible is not None else 0
     times = [chunk.time for chunk in chunks[start:]]
     gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
-    near_zero, largest, bursts = _gap_shape(gaps, thresholds)
+    near_zero, largest, bursts = _gap_shape(_phase_gaps(chunks, texts, start), thresholds)
     inter_chunk = {
         "p50": percentile(gaps, 50),
         "p90": percentile(gaps, 90),
@@ -946,6 +991,24 @@ def _s(seconds: float | None) -> str:
     return "?" if seconds is None else f"{seconds:.3f} s"
 
 
+def _burst(metrics: StreamMetrics, thresholds: Thresholds) -> str | None:
+    """How the answer came in one burst (for the evidence), or ``None`` if it did not.
+
+    A burst: the chunks from the first token on came several to a read
+    (``chunks_per_read >= burst_chunks_per_read``), or with most gaps between them near
+    zero (``near_zero_gap_share >= burst_near_zero_share``). Both are counts or ratios of
+    the stream's own gaps, so a uniformly slower stream keeps its verdict.
+    """
+    per_read = metrics.chunks_per_read
+    if per_read is not None and per_read >= thresholds.burst_chunks_per_read:
+        reads = metrics.reads_with_chunks
+        return f"{metrics.chunks} chunks in {reads} reads ({per_read:.1f} per read)"
+    near_zero = metrics.near_zero_gap_share
+    if near_zero is not None and near_zero >= thresholds.burst_near_zero_share:
+        return f"{near_zero:.0%} of the gaps between chunks near zero"
+    return None
+
+
 def _buffering(metrics: StreamMetrics, thresholds: Thresholds) -> Problem | None:
     """``buffered`` or ``partially_buffered`` for one stream, or ``None``."""
     n = metrics.chunks
@@ -956,15 +1019,18 @@ def _buffering(metrics: StreamMetrics, thresholds: Thresholds) -> Problem | None
     evidence: list[str] = []
     if reads <= thresholds.few_reads:
         evidence.append(f"{n} chunks arrived in {reads} read{'s' if reads != 1 else ''}")
+    burst = _burst(metrics, thresholds)
     share = metrics.ttft_share
-    if share is not None and share >= thresholds.ttft_share:
+    if burst is not None and share is not None and share >= thresholds.ttft_share:
         evidence.append(
             f"the first token came at {_s(ttft)} of {_s(metrics.total_time)} "
-            f"({share:.0%} of the response time)"
+            f"({share:.0%} of the response time), then {burst}"
         )
     reference = metrics.ttft_vs_non_streaming
     if (
-        reference is not None
+        burst is not None
+        and not evidence
+        and reference is not None
         and reference >= thresholds.ttft_vs_non_streaming
         and share is not None
         and share >= thresholds.ttft_share_with_reference
@@ -972,7 +1038,7 @@ def _buffering(metrics: StreamMetrics, thresholds: Thresholds) -> Problem | None
         evidence.append(
             f"the first token came at {_s(ttft)}, {reference:.0%} of the "
             f"{_s(ttft / reference if ttft is not None else None)} the whole "
-            "non-streaming answer took"
+            f"non-streaming answer took, then {burst}"
         )
     length = metrics.headers.get("content-length")
     if evidence:

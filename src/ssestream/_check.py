@@ -90,6 +90,9 @@ end of the body (or to ``[DONE]``). Nothing is said about buffering below
   usage chunk comes last, so a stream cut before is ``missing_done`` alone).
 * ``interrupted``: the connection failed mid-body (reset, incomplete chunked body).
 * ``stalled``: no byte for the read timeout (``--timeout``) before the stream ended.
+* ``too_long``: the stream was still going when the check stopped reading it: the
+  deadline of the whole check (``--max-time``) ran out, or it passed :data:`MAX_CHUNKS`
+  chunks or :data:`MAX_READS` reads (the request asks for ``max_tokens`` 120).
 * ``slow_first_token``: ``TTFT >= slow_first_token`` (3 s by default). This one is a
   user-facing latency, so an absolute threshold is the point; it is not reported when
   the stream was buffered (the buffering is the cause).
@@ -159,6 +162,18 @@ DEFAULT_MAX_TOKENS = 120
 BODY_EXCERPT_BYTES = 64 * 1024
 """How much of a refused or non-streaming response body is kept: 64 KiB."""
 
+DEFAULT_MAX_TIME = 180.0
+"""The deadline of the whole check (every request), in seconds: ``--max-time``. With
+``--timeout`` bounding each silence, the check ends however the server behaves."""
+
+MAX_CHUNKS = 10_000
+"""The probe stops reading a stream after this many chunks (the check asks for about 50
+tokens), so that memory stays bounded however long a stream goes on."""
+
+MAX_READS = 100_000
+"""The probe stops reading a stream after this many network reads (a server that sends
+keep-alive comments without end)."""
+
 REFUSAL_CODES = (
     "unreachable",
     "wrong_base_url",
@@ -182,6 +197,7 @@ PROBLEM_CODES = (
     "error_in_stream",
     "interrupted",
     "stalled",
+    "too_long",
     "missing_done",
     "missing_usage",
     "slow_first_token",
@@ -317,6 +333,8 @@ class StreamRecord:
         timed_out: the failure was the read timeout: no byte for that long.
         decode_error: why the body could not be decoded (an unknown
             ``Content-Encoding``, corrupt gzip), or ``None``.
+        stopped: why the probe stopped reading before the end (``"max_time"``,
+            ``"max_chunks"`` or ``"max_reads"``), or ``None``.
         end_time: seconds from sending the request to the end of the body, to
             ``[DONE]``, to the error or to the failure; ``None`` without a response.
     """
@@ -333,6 +351,7 @@ class StreamRecord:
     transport_error: str | None = None
     timed_out: bool = False
     decode_error: str | None = None
+    stopped: str | None = None
     end_time: float | None = None
 
 
@@ -1198,6 +1217,27 @@ def _stream_problems(
                 "server logs and the proxy's read timeout.",
             )
         )
+    elif record.stopped is not None:
+        cut_short = True
+        limit = {
+            "max_time": "the deadline of the whole check (--max-time) ran out",
+            "max_chunks": f"the check reads at most {MAX_CHUNKS} chunks",
+            "max_reads": f"the check reads at most {MAX_READS} reads",
+        }.get(record.stopped, record.stopped)
+        problems.append(
+            Problem(
+                code="too_long",
+                message="the stream was still going when the check stopped reading it",
+                evidence=(
+                    f"{metrics.chunks} chunks in {metrics.reads} reads up to "
+                    f"{_s(record.end_time)}, no end: {limit}",
+                ),
+                hint="The request asks for a short answer (max_tokens), so its stream "
+                "should end in seconds with `data: [DONE]`: check that the server "
+                "honours max_tokens and ends the stream, and that no proxy keeps the "
+                "connection open after it. A very slow model may need a larger --max-time.",
+            )
+        )
     elif record.transport_error is not None:
         cut_short = True
         problems.append(
@@ -1870,29 +1910,61 @@ def _head(method: str, url: str, response: Any, head_time: float) -> Exchange:
     )
 
 
-def _read_excerpt(response: Any) -> bytes:
-    """Up to :data:`BODY_EXCERPT_BYTES` of the decoded body; the rest is left unread."""
+class _Budget:
+    """The check's time: ``timeout`` for each silence, ``deadline`` for everything.
+
+    Each request gets a read timeout of at most the time left, so that no wait goes
+    past the deadline (``time.perf_counter()`` based, like every time of the probe).
+    """
+
+    def __init__(self, timeout: float, max_time: float) -> None:
+        self.read = timeout
+        self.deadline = time.perf_counter() + max_time
+
+    def left(self) -> float:
+        return self.deadline - time.perf_counter()
+
+    def expired(self) -> bool:
+        return self.left() <= 0
+
+    def timeout(self) -> Any:
+        import httpx
+
+        read = max(0.001, min(self.read, self.left()))
+        return httpx.Timeout(read, connect=min(read, 10.0))
+
+
+def _read_excerpt(response: Any, budget: _Budget | None = None) -> bytes:
+    """Up to :data:`BODY_EXCERPT_BYTES` of the decoded body; the rest is left unread,
+    as is anything still coming when the budget's deadline passes."""
     body = bytearray()
     for data in response.iter_bytes():
         body += data
-        if len(body) >= BODY_EXCERPT_BYTES:
+        if len(body) >= BODY_EXCERPT_BYTES or (budget is not None and budget.expired()):
             break
     return bytes(body[:BODY_EXCERPT_BYTES])
 
 
 def _request(
-    client: Any, method: str, url: str, secrets: Sequence[str] = (), **kwargs: Any
+    client: Any,
+    method: str,
+    url: str,
+    secrets: Sequence[str] = (),
+    budget: _Budget | None = None,
+    **kwargs: Any,
 ) -> Exchange:
     """Send one request and read (an excerpt of) its body; failures become ``error``."""
     import httpx
 
+    if budget is not None:
+        kwargs["timeout"] = budget.timeout()
     request = client.build_request(method, url, **kwargs)
     started = time.perf_counter()
     try:
         response = client.send(request, stream=True)
         try:
             head = _head(method, url, response, time.perf_counter() - started)
-            body = _read_excerpt(response)
+            body = _read_excerpt(response, budget)
         finally:
             response.close()
     except httpx.HTTPError as exc:
@@ -1923,6 +1995,7 @@ def _stream(
     run: str,
     observer: CheckObserver,
     secrets: Sequence[str] = (),
+    budget: _Budget | None = None,
 ) -> StreamRecord:
     """One streaming request, every read and chunk timed from sending it."""
     import httpx
@@ -1933,6 +2006,7 @@ def _stream(
         url,
         json=body,
         headers={**headers, "Accept": "text/event-stream", "Accept-Encoding": accept_encoding},
+        **({"timeout": budget.timeout()} if budget is not None else {}),
     )
     started = time.perf_counter()
     try:
@@ -1982,6 +2056,7 @@ def _stream(
         decode_error = None
         transport_error = None
         timed_out = False
+        stopped = None
         end_time = None
         if decoder is None:
             decode_error = (
@@ -2003,14 +2078,20 @@ def _stream(
                     if feeder.finished:
                         end_time = at
                         break
+                    stopped = _limit_reached(feeder, tap, budget)
+                    if stopped is not None:
+                        break
                 else:
                     end_time = time.perf_counter() - started
                     at = tap.reads[index].time if index >= 0 else end_time
                     feeder.feed(decoder.flush(), index, at)
                     feeder.eof(index, at)
             except httpx.TimeoutException as exc:
-                timed_out = True
-                transport_error = _describe(exc, secrets)
+                if budget is not None and budget.expired():
+                    stopped = "max_time"  # the deadline, not a silence of --timeout
+                else:
+                    timed_out = True
+                    transport_error = _describe(exc, secrets)
             except httpx.TransportError as exc:
                 transport_error = _describe(exc, secrets)
         if end_time is None:
@@ -2029,12 +2110,24 @@ def _stream(
             transport_error=transport_error,
             timed_out=timed_out,
             decode_error=decode_error,
+            stopped=stopped,
             end_time=end_time,
         )
     finally:
         if tap is not None:
             tap.remove()
         response.close()
+
+
+def _limit_reached(feeder: _Feeder, tap: _ReadTap, budget: _Budget | None) -> str | None:
+    """Why the probe must stop reading a stream that has not ended, or ``None``."""
+    if budget is not None and budget.expired():
+        return "max_time"
+    if len(feeder.chunks) >= MAX_CHUNKS:
+        return "max_chunks"
+    if len(tap.reads) >= MAX_READS:
+        return "max_reads"
+    return None
 
 
 def _refused(exchange: Exchange) -> bool:
@@ -2048,6 +2141,7 @@ def probe(
     api_key: str | None = None,
     api_key_env: str = "OPENAI_API_KEY",
     timeout: float = 60.0,
+    max_time: float = DEFAULT_MAX_TIME,
     prompt: str = DEFAULT_PROMPT,
     max_tokens: int = DEFAULT_MAX_TOKENS,
     observer: CheckObserver | None = None,
@@ -2070,6 +2164,11 @@ def probe(
         api_key_env: the variable the key came from (for the hints).
         timeout: seconds: the read timeout (the longest silence accepted) and, capped
             at 10 s, the connect timeout.
+        max_time: seconds: the deadline of the whole check. A request still running
+            then is cut short (a stream gets ``stopped="max_time"``, reported as
+            ``too_long``) and no further request is sent; every read timeout is capped
+            by the time left. A stream also stops after :data:`MAX_CHUNKS` chunks or
+            :data:`MAX_READS` reads, so memory stays bounded.
         prompt, max_tokens: the chat request. A server that rejects ``max_tokens``
             with a 400 naming ``max_completion_tokens`` gets that instead.
         observer: receives the progress (live view); ``None`` for none.
@@ -2079,6 +2178,7 @@ def probe(
     import httpx
 
     observer = observer or CheckObserver()
+    budget = _Budget(timeout, max_time)
     base_url = base_url.rstrip("/")
     headers = {"User-Agent": "ssestream-check"}
     api_key = api_key.strip() if api_key else None
@@ -2100,7 +2200,7 @@ def probe(
         url = f"{base_url}/models"
         observer.request("discovery", f"GET {redact_url(url)}")
         discovery = _request(
-            client, "GET", url, secrets, headers={**headers, "Accept": "application/json"}
+            client, "GET", url, secrets, budget, headers={**headers, "Accept": "application/json"}
         )
         observer.response("discovery", discovery, None)
         data = _replace(data, discovery=discovery)
@@ -2115,11 +2215,13 @@ def probe(
         shown = redact_url(url)
         observer.request("non_streaming", f"POST {shown} (stream: false)")
         options: dict[str, Any] = {"headers": headers}
-        normal = _request(client, "POST", url, secrets, json={**body, "stream": False}, **options)
+        normal = _request(
+            client, "POST", url, secrets, budget, json={**body, "stream": False}, **options
+        )
         if normal.status == 400 and b"max_completion_tokens" in normal.body:
             body["max_completion_tokens"] = body.pop("max_tokens")
             normal = _request(
-                client, "POST", url, secrets, json={**body, "stream": False}, **options
+                client, "POST", url, secrets, budget, json={**body, "stream": False}, **options
             )
         observer.response("non_streaming", normal, None)
         data = _replace(data, non_streaming=normal)
@@ -2128,11 +2230,20 @@ def probe(
         streaming = {**body, "stream": True, "stream_options": {"include_usage": True}}
         records: list[StreamRecord] = []
         for run, accept_encoding in _RUNS.items():
+            if budget.expired():
+                break
             observer.request(
                 run, f"POST {shown} (stream: true, Accept-Encoding: {accept_encoding})"
             )
             record = _stream(
-                client, url, streaming, headers, run=run, observer=observer, secrets=secrets
+                client,
+                url,
+                streaming,
+                headers,
+                run=run,
+                observer=observer,
+                secrets=secrets,
+                budget=budget,
             )
             records.append(record)
             observer.response(run, record.exchange, record)
@@ -2156,8 +2267,11 @@ DEMO_RECORDING = "zai-glm-4.7-flash-tool-turn1.sse"
 ``[DONE]`` in 82 events."""
 
 DEMO_TIMEOUT = 3.0
-"""The read timeout of ``--demo`` when ``--timeout`` is not given, in seconds (so that
-``--fault stall`` ends quickly)."""
+"""The read timeout of ``--demo`` when ``--timeout`` is not given, in seconds, on top of
+the longest silence the demo server plans (the non-streaming answer comes when the
+recorded stream would have ended; ``--fault slow-first-token`` waits before the first
+token; ``--pace 0.5`` doubles every wait): so that a healthy server is never cut off, and
+``--fault stall`` still ends a few seconds after the stream stops."""
 
 DEFAULT_TIMEOUT = 60.0
 """The read timeout against a real endpoint when ``--timeout`` is not given, in seconds."""
@@ -2165,7 +2279,7 @@ DEFAULT_TIMEOUT = 60.0
 
 def add_arguments(parser: Any) -> None:
     """Add the options of ``ssestream check`` to an ``argparse`` parser."""
-    from ._serve import parse_pace
+    from ._args import parse_pace, positive_float, positive_int
     from .testing._server import FAULTS
 
     defaults = Thresholds()
@@ -2183,22 +2297,31 @@ def add_arguments(parser: Any) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object for machines")
     parser.add_argument(
         "--timeout",
-        type=float,
+        type=positive_float,
         default=None,
         metavar="SECONDS",
-        help=f"give up when no byte arrives for this long (default {DEFAULT_TIMEOUT:g}; "
-        f"{DEMO_TIMEOUT:g} with --demo)",
+        help=f"give up on a request when no byte arrives for this long (default "
+        f"{DEFAULT_TIMEOUT:g}; with --demo {DEMO_TIMEOUT:g} more than the longest wait the "
+        "demo server plans)",
+    )
+    parser.add_argument(
+        "--max-time",
+        type=positive_float,
+        default=DEFAULT_MAX_TIME,
+        metavar="SECONDS",
+        help=f"deadline of the whole check; a stream still going then is reported "
+        f"as too_long (default {DEFAULT_MAX_TIME:g})",
     )
     parser.add_argument(
         "--slow-first-token",
-        type=float,
+        type=positive_float,
         default=defaults.slow_first_token,
         metavar="SECONDS",
         help=f"a first token later than this is reported (default {defaults.slow_first_token:g})",
     )
     parser.add_argument(
         "--max-tokens",
-        type=int,
+        type=positive_int,
         default=DEFAULT_MAX_TOKENS,
         metavar="N",
         help=f"max_tokens of the chat requests (default {DEFAULT_MAX_TOKENS})",
@@ -2252,23 +2375,22 @@ def command(args: Any) -> int:
         return 2
     console = None
     if not args.json:
+        from .testing._server import INSTALL_CLI_EXTRA
+
         try:
             from rich.console import Console
         except ImportError:
-            err.write(
-                "error: the report needs rich: pip install 'ssestream[cli]' (or use --json)\n"
-            )
+            err.write(f"error: the report needs rich (or use --json): {INSTALL_CLI_EXTRA}\n")
             return 2
         console = Console(highlight=False)
     thresholds = Thresholds(slow_first_token=args.slow_first_token)
-    timeout = (
-        args.timeout
-        if args.timeout is not None
-        else (DEMO_TIMEOUT if args.demo else DEFAULT_TIMEOUT)
-    )
+    timeout = args.timeout
+    if timeout is None and not args.demo:
+        timeout = DEFAULT_TIMEOUT  # the demo's follows its server's plans: see _demo
     observer = _LiveObserver(console) if console is not None else None
     options: dict[str, Any] = {
         "timeout": timeout,
+        "max_time": args.max_time,
         "prompt": args.prompt,
         "max_tokens": args.max_tokens,
         "observer": observer,
@@ -2278,10 +2400,7 @@ def command(args: Any) -> int:
         try:
             data = _demo(args.fault, args.pace, thresholds, options, console)
         except ImportError as exc:
-            err.write(
-                f"error: --demo needs starlette and uvicorn ({exc}); "
-                "install them with: pip install 'ssestream[cli]'\n"
-            )
+            err.write(f"error: --demo: {exc}\n")
             return 2
     else:
         key = (os.environ.get(args.api_key_env) or "").strip() or None
@@ -2317,6 +2436,8 @@ def _demo(
             [path], pace=pace, fault=fault, first_token_delay=thresholds.slow_first_token + 1.0
         )
     model = app.state.models[0] if app.state.models else "demo"
+    if options["timeout"] is None:
+        options = {**options, "timeout": DEMO_TIMEOUT + app.state.longest_silence}
     with running_server(app) as url:
         if console is not None:
             console.print(
@@ -2347,6 +2468,7 @@ class _LiveObserver(CheckObserver):
         self.live: Any = None
         self.body: Any = None
         self.chunks = 0
+        self.kind = ""  # of the text shown last: "reasoning" or "content"
         self.last_refresh = 0.0
 
     def request(self, step: str, description: str) -> None:
@@ -2356,6 +2478,7 @@ class _LiveObserver(CheckObserver):
             from rich.text import Text
 
             self.body = Text()
+            self.kind = ""
             self.live = Live(
                 self._panel(step), console=self.console, auto_refresh=False, transient=False
             )
@@ -2369,6 +2492,13 @@ class _LiveObserver(CheckObserver):
     def text(self, step: str, kind: str, text: str) -> None:
         if self.live is None:
             return
+        if kind != self.kind:  # reasoning and answer apart, each under its label
+            self.body.append(
+                ("\n" if self.kind else "")
+                + ("reasoning: " if kind == "reasoning" else "answer: "),
+                style="bold",
+            )
+            self.kind = kind
         self.body.append(text, style="dim italic" if kind == "reasoning" else "")
         now = time.perf_counter()
         if now - self.last_refresh >= 0.03:

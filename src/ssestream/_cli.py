@@ -13,19 +13,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from importlib import resources
-from typing import Any, TextIO
+from typing import TextIO
 
 from .__about__ import __version__
+from ._args import non_negative_float, parse_pace, port, positive_float, positive_int
 from ._exceptions import SSEStreamError
-from ._serve import parse_pace
 from ._streams import ChatStream
 from ._types import ChatCompletion
-from .testing import load_recording
+from .testing import Exchange, Read, load_recording
 from .testing._server import (
     DEFAULT_EVENT_GAP,
     DEFAULT_FIRST_TOKEN_DELAY,
@@ -33,6 +32,7 @@ from .testing._server import (
     DEFAULT_REQUEST_TIMEOUT,
     FAULTS,
     decoded_exchange,
+    no_events_reason,
 )
 
 __all__ = ["main"]
@@ -43,39 +43,6 @@ DEMO_RECORDINGS = {
     "parallel-tools": "openai-gpt-5-multi-tool-turn1.sse",
     "error": "openai-gpt-4.1-midstream-error.sse",
 }
-
-
-def _number(
-    kind: type[float] | type[int], *, low: float, high: float | None = None, low_ok: bool = True
-) -> Callable[[str], Any]:
-    """An argparse ``type=`` that parses ``kind`` and checks its range, so that a bad
-    value is a usage error (exit status 2) rather than a traceback later on."""
-    name = "an integer" if kind is int else "a number"
-    bound = f">= {low:g}" if low_ok else f"> {low:g}"
-    if high is not None:
-        bound = f"from {low:g} to {high:g}"
-
-    def parse(text: str) -> Any:
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not {name}") from None
-        if (
-            not math.isfinite(value)
-            or value < low
-            or (not low_ok and value == low)
-            or (high is not None and value > high)
-        ):
-            raise argparse.ArgumentTypeError(f"{text!r}: expected {name} {bound}")
-        return value
-
-    return parse
-
-
-_positive_int = _number(int, low=0, low_ok=False)
-_positive_float = _number(float, low=0, low_ok=False)
-_non_negative_float = _number(float, low=0)
-_port = _number(int, low=0, high=65535)
 
 
 def _pieces(body: bytes, size: int) -> Iterator[bytes]:
@@ -140,7 +107,15 @@ def _summary(stream: ChatStream, completion: ChatCompletion, chunks: int, out: T
     )
 
 
-def _replay(body: bytes, *, label: str, delay: float, read_size: int, as_json: bool) -> int:
+def _replay(
+    body: bytes,
+    *,
+    label: str,
+    delay: float,
+    read_size: int,
+    as_json: bool,
+    exchange: int | None = None,
+) -> int:
     out = sys.stdout
     stream = ChatStream(_pieces(body, read_size))
     printer = _Printer(out)
@@ -169,8 +144,20 @@ def _replay(body: bytes, *, label: str, delay: float, read_size: int, as_json: b
         error = exc
     completion = stream.completion
     if as_json:
-        json.dump(completion.to_dict(), out, indent=2, ensure_ascii=False)
-        out.write("\n")
+        # One JSON Lines record per stream, so that a recording of several exchanges
+        # gives one parseable document per line (docs/cli.md, "JSON output").
+        record: dict[str, object] = {} if exchange is None else {"exchange": exchange}
+        record.update(
+            completion=completion.to_dict(),
+            chunks=chunks,
+            done=stream.done,
+            interrupted=stream.interrupted,
+            error=None
+            if error is None
+            else {"type": type(error).__name__, "message": error.message},
+        )
+        out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        out.flush()
     else:
         printer.end()
         _summary(stream, completion, chunks, out)
@@ -196,6 +183,10 @@ def _replay_file(args: argparse.Namespace) -> int:
         return 2
     if args.file.endswith(".jsonl") or body.lstrip().startswith(b'{"ssestream_recording"'):
         return _replay_recording(args)
+    reason = no_events_reason(Exchange(reads=(Read(t=0.0, data=body),)))
+    if reason is not None:
+        sys.stderr.write(f"error: {args.file}: {reason}\n")
+        return 2
     label = f"ssestream replay: {args.file} ({len(body)} bytes)"
     return _replay(body, label=label, delay=args.delay, read_size=args.read_size, as_json=args.json)
 
@@ -217,9 +208,14 @@ def _replay_recording(args: argparse.Namespace) -> int:
     options = {"delay": args.delay, "read_size": args.read_size, "as_json": args.json}
     statuses = [0]
     for number, exchange in enumerate(exchanges):
+        reason = no_events_reason(exchange)
+        if reason is not None:
+            sys.stderr.write(f"error: {args.file}, exchange {number}: {reason}\n")
+            statuses.append(2)
+            continue
         body = exchange.body
         label = f"ssestream replay: {args.file}, exchange {number} ({len(body)} bytes)"
-        statuses.append(_replay(body, label=label, **options))
+        statuses.append(_replay(body, label=label, exchange=number, **options))
     return max(statuses)
 
 
@@ -244,20 +240,23 @@ def _check(args: argparse.Namespace) -> int:
 def _add_replay_options(parser: argparse.ArgumentParser, *, delay: float) -> None:
     parser.add_argument(
         "--delay",
-        type=float,
+        type=non_negative_float,
         default=delay,
         metavar="SECONDS",
         help=f"pause after each chunk, in seconds (default {delay}; 0 for none)",
     )
     parser.add_argument(
         "--read-size",
-        type=int,
+        type=positive_int,
         default=64,
         metavar="BYTES",
         help="feed the body to the decoder in reads of this many bytes (default 64)",
     )
     parser.add_argument(
-        "--json", action="store_true", help="print only the rebuilt completion, as JSON"
+        "--json",
+        action="store_true",
+        help="print one JSON line per stream: the rebuilt completion, chunks, done, "
+        "interrupted and the error",
     )
 
 
@@ -304,7 +303,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("recordings", nargs="+", metavar="RECORDING", help=".sse or .jsonl files")
     serve.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8000, help="TCP port (default 8000; 0: any)")
+    serve.add_argument("--port", type=port, default=8000, help="TCP port (default 8000; 0: any)")
     serve.add_argument(
         "--pace",
         type=parse_pace,
@@ -318,14 +317,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--first-token-delay",
-        type=float,
+        type=non_negative_float,
         default=DEFAULT_FIRST_TOKEN_DELAY,
         metavar="SECONDS",
         help=f"delay of --fault slow-first-token (default {DEFAULT_FIRST_TOKEN_DELAY})",
     )
     serve.add_argument(
         "--event-gap",
-        type=float,
+        type=non_negative_float,
         default=DEFAULT_EVENT_GAP,
         metavar="SECONDS",
         help=f"time between events of a .sse recording, which has no timing "
@@ -333,7 +332,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--max-request-bytes",
-        type=_positive_int,
+        type=positive_int,
         default=DEFAULT_MAX_REQUEST_BYTES,
         metavar="BYTES",
         help=f"larger request bodies get 413 and are not read "
@@ -341,7 +340,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--request-timeout",
-        type=_positive_float,
+        type=positive_float,
         default=DEFAULT_REQUEST_TIMEOUT,
         metavar="SECONDS",
         help=f"a client that takes longer to send a request head (from connecting) or "
@@ -368,7 +367,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     record.add_argument(
         "--timeout",
-        type=float,
+        type=positive_float,
         default=60.0,
         metavar="SECONDS",
         help="give up when no byte arrives for this long (default 60)",

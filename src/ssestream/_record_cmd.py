@@ -17,6 +17,7 @@ recorder.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import time
@@ -73,6 +74,11 @@ class _Progress:
         self.err.write(f"{prefix}{outcome}: {self.line(num_bytes, chunks)}\n")
 
 
+def _discard(partial: Path) -> None:
+    with contextlib.suppress(OSError):
+        partial.unlink(missing_ok=True)
+
+
 def record_command(args: argparse.Namespace) -> int:
     """Run ``ssestream record``; returns the exit status.
 
@@ -94,6 +100,10 @@ def record_command(args: argparse.Namespace) -> int:
         return 2
     if path.exists() and not path.is_file():
         err.write(f"error: {path} is not a regular file; refusing to replace it\n")
+        return 2
+    parent = next((p for p in path.parents if p.exists()), None)
+    if parent is not None and not parent.is_dir():
+        err.write(f"error: cannot write {path}: {parent} is not a directory\n")
         return 2
     headers = {}
     key = (os.environ.get(args.api_key_env) or "").strip() if args.api_key_env else ""
@@ -144,12 +154,12 @@ def record_command(args: argparse.Namespace) -> int:
                 failure = exc
             num_bytes = stream.response.num_bytes_downloaded
     except (APIStatusError, UnexpectedContentTypeError) as exc:
-        partial.unlink(missing_ok=True)
+        _discard(partial)
         printer.end()
         err.write(f"error: {shown}: {redact_text(exc.message, secrets)}\nnothing recorded\n")
         return 2
     except (httpx.HTTPError, httpx.InvalidURL) as exc:
-        partial.unlink(missing_ok=True)
+        _discard(partial)
         printer.end()
         reason = redact_text(str(exc) or type(exc).__name__, secrets)
         err.write(
@@ -157,7 +167,7 @@ def record_command(args: argparse.Namespace) -> int:
         )
         return 2
     except OSError as exc:  # the recording file
-        partial.unlink(missing_ok=True)
+        _discard(partial)
         err.write(f"error: cannot write {path}: {exc.strerror or exc}\n")
         return 2
     try:

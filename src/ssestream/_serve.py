@@ -7,31 +7,11 @@ The server itself (the app, its faults, the runner) is testing-toolkit code, in
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 
-from .testing._server import Pace, _bind, _url, _uvicorn_server, create_app
+from .testing._server import _bind, _url, _uvicorn_server, create_app
 
-__all__ = ["parse_pace", "serve_command"]
-
-
-def parse_pace(text: str) -> Pace:
-    """Parse ``--pace``: ``recorded``, ``none`` or a speed factor > 0.
-
-    Raises:
-        argparse.ArgumentTypeError: anything else (argparse reports it).
-    """
-    if text in ("recorded", "none"):
-        return text  # type: ignore[return-value]
-    try:
-        speed = float(text)
-    except ValueError:
-        speed = math.nan
-    if not (math.isfinite(speed) and speed > 0):
-        raise argparse.ArgumentTypeError(
-            f"{text!r}: expected 'recorded', 'none' or a speed factor > 0 (e.g. 2)"
-        )
-    return speed
+__all__ = ["serve_command"]
 
 
 def serve_command(args: argparse.Namespace) -> int:
@@ -56,11 +36,8 @@ def serve_command(args: argparse.Namespace) -> int:
         server = _uvicorn_server(
             app, log_level="info", graceful_seconds=1, request_timeout=args.request_timeout
         )
-    except ImportError as exc:
-        err.write(
-            f"error: ssestream serve needs starlette and uvicorn ({exc}); "
-            "install them with: pip install 'ssestream[cli]'\n"
-        )
+    except ImportError as exc:  # the message names the cli extra and how to install it
+        err.write(f"error: ssestream serve: {exc}\n")
         return 2
     except OSError as exc:
         err.write(f"error: cannot read {exc.filename}: {exc.strerror}\n")

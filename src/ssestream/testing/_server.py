@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import itertools
 import json
 import logging
 import math
@@ -66,11 +67,13 @@ __all__ = [
     "DEFAULT_REQUEST_TIMEOUT",
     "FAULTS",
     "HTML_PAGE_200",
+    "INSTALL_CLI_EXTRA",
     "MAX_REQUEST_HEAD_BYTES",
     "PARTIAL_BUFFER_BURSTS",
     "Pace",
     "create_app",
     "decoded_exchange",
+    "no_events_reason",
     "running_server",
 ]
 
@@ -87,6 +90,23 @@ DEFAULT_FIRST_TOKEN_DELAY = 2.0
 PARTIAL_BUFFER_BURSTS = 4
 """``--fault partial-buffer`` releases the body in this many bursts, one per equal slice
 of the stream's duration."""
+
+INSTALL_CLI_EXTRA = (
+    "pip install -e '.[cli]' in a clone of the repository, or pip install 'ssestream[cli]' "
+    "once it is published"
+)
+"""How to install the ``cli`` extra (Starlette, uvicorn, rich), for error messages: the
+command that works from a clone first, since the package may not be on PyPI."""
+
+
+def _needs_cli_extra(what: str, exc: ImportError) -> ModuleNotFoundError:
+    error = ModuleNotFoundError(
+        f"{what} needs the cli extra ({exc.name or exc} is missing): {INSTALL_CLI_EXTRA}",
+        name=exc.name,
+    )
+    error.__cause__ = exc
+    return error
+
 
 DEFAULT_MAX_REQUEST_BYTES = 1024 * 1024
 """The largest request body the server reads: 1 MiB (a chat request with a long
@@ -234,6 +254,30 @@ def decoded_exchange(exchange: Exchange) -> Exchange:
         if name.lower() not in ("content-encoding", "content-length")
     )
     return dataclasses.replace(exchange, headers=headers, reads=tuple(reads))
+
+
+def no_events_reason(exchange: Exchange) -> str | None:
+    """Why ``exchange`` cannot be an event stream to replay, or ``None`` if it can.
+
+    A 200 response labelled ``text/event-stream`` (a ``.sse`` file is) must hold at least
+    one event, or be a JSON body (a provider that ignored ``stream: true``); anything else
+    (a README, an HTML page saved as ``.sse``) is "no server-sent events found". Other
+    statuses and content types are replayed as recorded.
+    """
+    media = next(
+        (
+            v.split(";")[0].strip().lower()
+            for k, v in exchange.headers
+            if k.lower() == "content-type"
+        ),
+        "",
+    )
+    if exchange.status_code != 200 or media not in ("", "text/event-stream"):
+        return None
+    body = exchange.body
+    if body.lstrip(b" \t\r\n\xef\xbb\xbf").startswith(b"{") or event_ends(body):
+        return None
+    return "no server-sent events found (expected `data:` lines, each event ending in a blank line)"
 
 
 def _untimed(exchange: Exchange) -> bool:
@@ -466,6 +510,17 @@ def _json_exchange(
 # --- Faults on the plan (pure) --------------------------------------------------------
 
 
+def _longest_silence(plan: Plan) -> float:
+    """The longest time, in seconds, a client waits for the next byte of this plan's
+    response (the head included; a stall is not counted): what a read timeout must
+    exceed for the planned response to arrive whole."""
+    due = plan.due if plan.due is not None else (plan.headers_at,) * len(plan.reads)
+    times = [0.0, plan.headers_at, *due]
+    if not plan.stall:
+        times.append(plan.end_at)
+    return max(later - earlier for earlier, later in itertools.pairwise(times))
+
+
 def _timed_reads(plan: Plan) -> list[tuple[float, bytes]]:
     """The plan's reads as ``(due, data)`` pairs (due 0 when nothing is paced)."""
     due = plan.due if plan.due is not None else (0.0,) * len(plan.reads)
@@ -610,6 +665,9 @@ class _Catalog:
 
     def _entry(self, exchange: Exchange) -> _Entry:
         exchange = decoded_exchange(exchange)
+        reason = no_events_reason(exchange)
+        if reason is not None:
+            raise ValueError(reason)
         exchange = dataclasses.replace(
             exchange,
             headers=tuple(
@@ -758,6 +816,11 @@ def create_app(
 
     Any API key is accepted. Other paths answer 404 with OpenAI's error JSON.
 
+    The app's ``state`` holds ``models`` (the model names served), ``exchanges`` (how
+    many) and ``longest_silence``: the longest wait, in seconds, for the next byte of any
+    planned response (the non-streaming answer waits for the whole recorded stream), so
+    that a client's read timeout can be set above it.
+
     Args:
         recordings: loaded :class:`~ssestream.testing.Recording` s or paths (``.sse``
             bodies, ``.jsonl`` recordings). Exchanges recorded for other paths than
@@ -781,14 +844,19 @@ def create_app(
             exchange, or a recorded body that cannot be decoded.
         RecordingFormatError: a ``.jsonl`` file is not a valid recording.
         OSError: a file cannot be read.
-        ImportError: starlette is not installed (``pip install 'ssestream[cli]'``).
+        ModuleNotFoundError: starlette is not installed: the message names the ``cli``
+            extra and how to install it (:data:`INSTALL_CLI_EXTRA`).
     """
     import anyio
-    from starlette.applications import Starlette
-    from starlette.exceptions import HTTPException
-    from starlette.requests import Request
-    from starlette.responses import JSONResponse, Response, StreamingResponse
-    from starlette.routing import Route
+
+    try:
+        from starlette.applications import Starlette
+        from starlette.exceptions import HTTPException
+        from starlette.requests import Request
+        from starlette.responses import JSONResponse, Response, StreamingResponse
+        from starlette.routing import Route
+    except ImportError as exc:
+        raise _needs_cli_extra("ssestream.testing.create_app", exc) from None
 
     if not (isinstance(max_request_bytes, int) and max_request_bytes > 0):
         raise ValueError(f"max_request_bytes must be an int > 0, not {max_request_bytes!r}")
@@ -907,6 +975,10 @@ def create_app(
     )
     app.state.models = [model["id"] for model in catalog.models()]
     app.state.exchanges = len(catalog.entries)
+    app.state.longest_silence = max(
+        max(_longest_silence(entry.stream), _longest_silence(entry.json))
+        for entry in catalog.entries
+    )
     return app
 
 
@@ -1003,7 +1075,10 @@ def _uvicorn_server(
     request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
     keep_alive: int = DEFAULT_KEEP_ALIVE,
 ) -> Any:
-    import uvicorn
+    try:
+        import uvicorn
+    except ImportError as exc:
+        raise _needs_cli_extra("serving (uvicorn)", exc) from None
 
     config = uvicorn.Config(
         app,
@@ -1052,7 +1127,8 @@ def running_server(
     Raises:
         OSError: the address cannot be bound (port in use...).
         RuntimeError: the server did not start within ``startup_timeout``.
-        ImportError: uvicorn is not installed (``pip install 'ssestream[cli]'``).
+        ModuleNotFoundError: uvicorn is not installed (the message names the ``cli``
+            extra).
     """
     server = _uvicorn_server(
         app,

@@ -30,6 +30,7 @@ import anyio
 import httpx
 import httpx2
 import pytest
+from hypothesis import HealthCheck, settings
 
 from ssestream import (
     AsyncChatStream,
@@ -39,6 +40,22 @@ from ssestream import (
     aconnect_chat,
     connect_chat,
 )
+
+# Hypothesis budgets: "default" keeps the regular run (and CI) quick; the long run is
+# opt-in: `python -m pytest --hypothesis-profile=long`. Tests that set their own
+# max_examples keep it.
+_SLOW = [HealthCheck.too_slow, HealthCheck.data_too_large]
+settings.register_profile("default", max_examples=60, deadline=None, suppress_health_check=_SLOW)
+settings.register_profile("long", max_examples=5_000, deadline=None, suppress_health_check=_SLOW)
+settings.load_profile("default")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Load the profile named by ``--hypothesis-profile`` after ours were registered."""
+    name = config.getoption("hypothesis_profile", default=None)
+    if name:
+        settings.load_profile(name)
+
 
 URL = "https://api.example.test/v1/chat/completions"
 SSE_HEADERS = {"content-type": "text/event-stream"}

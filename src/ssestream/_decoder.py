@@ -35,7 +35,13 @@ from typing import Any
 
 from ._exceptions import LimitExceededError
 
-__all__ = ["DEFAULT_MAX_EVENT_BYTES", "DEFAULT_MAX_LINE_BYTES", "SSEDecoder", "ServerSentEvent"]
+__all__ = [
+    "DEFAULT_MAX_EVENT_BYTES",
+    "DEFAULT_MAX_LINE_BYTES",
+    "MAX_RETRY",
+    "SSEDecoder",
+    "ServerSentEvent",
+]
 
 DEFAULT_MAX_LINE_BYTES = 32 * 1024 * 1024
 """Default ``max_line_bytes`` of :class:`SSEDecoder`: 32 MiB."""
@@ -106,6 +112,23 @@ class ServerSentEvent(tuple):  # type: ignore[type-arg]
 
 _new_event = tuple.__new__
 
+MAX_RETRY = (1 << 63) - 1
+"""The largest ``retry`` value, in milliseconds: a longer run of digits is read as this."""
+
+
+def _retry(digits: str) -> int:
+    """The value of a ``retry:`` field of ASCII digits (WHATWG 9.2.6: "interpret the
+    field value as an integer in base ten"), saturated at :data:`MAX_RETRY`.
+
+    Linear in the digits, and free of Python's int-string limit (4,300 digits), which
+    a server could otherwise trip: a value past 19 significant digits is past the limit.
+    """
+    significant = digits.lstrip("0")
+    if len(significant) > 19:
+        return MAX_RETRY
+    return min(int(significant or "0"), MAX_RETRY)
+
+
 _LINE_END = re.compile(rb"\r\n|\r|\n")
 
 
@@ -148,7 +171,8 @@ class SSEDecoder:
             each time a blank line ends a block (even one that dispatches no event),
             never by an unterminated block. Send it as ``Last-Event-ID`` on reconnection.
         retry: the reconnection time in milliseconds last set by the stream, or
-            ``None`` if the stream never set one.
+            ``None`` if the stream never set one (a value past :data:`MAX_RETRY` is
+            read as it).
     """
 
     __slots__ = (
@@ -156,9 +180,11 @@ class SSEDecoder:
         "_data",
         "_event_size",
         "_event_type",
+        "_exact",
         "_id_buffer",
         "_max_event",
         "_max_line",
+        "_measured",
         "_offset",
         "_prelude",
         "_retry_block",
@@ -201,6 +227,8 @@ class SSEDecoder:
         self._data: list[str] = []
         self._event_type = ""
         self._event_size = 0
+        self._measured = 0  # how many of the pending data lines _exact counts
+        self._exact = 0  # their UTF-8 size in bytes, joining LFs included
         self._retry_block: int | None = None
 
     def _run_prelude(self, data: bytes) -> bytes:
@@ -350,6 +378,7 @@ class SSEDecoder:
                     )
                     data = []
                     size = 0
+                    self._measured = self._exact = 0
                 self._event_type = ""
                 self._retry_block = None
                 continue
@@ -374,16 +403,18 @@ class SSEDecoder:
                     elif field == "id" and "\x00" not in value:
                         self._id_buffer = value
                     elif field == "retry" and value.isascii() and value.isdigit():
-                        self.retry = self._retry_block = int(value)
+                        self.retry = self._retry_block = _retry(value)
                     # Any other field is ignored (9.2.6).
                     continue
             # The event's size is the UTF-8 length of its data (the LFs that join
             # lines included, the spec's final LF not). Characters are counted, a
-            # lower bound; bytes only once the count could have passed the limit.
+            # lower bound; once the count could have passed the limit, each line is
+            # measured in bytes, once: the check stays linear however many lines
+            # follow.
             size += len(value) + 1 if data else len(value)
             data.append(value)
             if size * 4 > max_event:
-                exact = len("\n".join(data).encode("utf-8"))
+                exact = self._measure(data)
                 if exact > max_event:
                     self._data = data
                     offset = start + _line_offset(block, number)
@@ -392,6 +423,18 @@ class SSEDecoder:
                     raise error
         self._data = data
         self._event_size = size
+
+    def _measure(self, data: list[str]) -> int:
+        """The exact UTF-8 size of the pending event's data, measuring only the lines
+        added since the last call (``_measured`` lines come to ``_exact`` bytes)."""
+        measured = self._measured
+        exact = self._exact
+        for value in data[measured:]:
+            exact += len(value.encode("utf-8")) + (1 if measured else 0)
+            measured += 1
+        self._measured = measured
+        self._exact = exact
+        return exact
 
     def close(self) -> list[ServerSentEvent]:
         """Signal the end of input and return the events it completes.

@@ -23,20 +23,19 @@ become :class:`StreamInterruptedError` with the original as ``__cause__``.
 from __future__ import annotations
 
 import sys
-from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Generator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
-from ._decoder import DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_LINE_BYTES, ServerSentEvent, SSEDecoder
-from ._exceptions import StreamInterruptedError
+from ._decoder import DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_LINE_BYTES, ServerSentEvent
 from ._parser import (
     END,
-    ERROR_BODY_BYTES,
     NEED_DATA,
+    BaseStreamParser,
     ChatStreamParser,
-    head_error,
-    needs_error_body,
+    EventStreamParser,
+    _Sentinel,
 )
 from ._types import ChatCompletion, ChatCompletionChunk
 
@@ -48,6 +47,8 @@ __all__ = [
     "connect_chat",
     "iter_events",
 ]
+
+_T = TypeVar("_T")
 
 _SSE_HEADERS = {"Accept": "text/event-stream", "Cache-Control": "no-store"}
 
@@ -97,100 +98,143 @@ def _raw_is_decoded(response: Any) -> bool:
     )
 
 
-def _interrupted(exc: BaseException) -> StreamInterruptedError:
-    return StreamInterruptedError(f"the stream broke off: {type(exc).__name__}: {exc}")
-
-
-def _check_bytes(data: Any) -> bytes:
-    if not isinstance(data, (bytes, bytearray, memoryview)):
-        raise TypeError(f"a byte source must yield bytes, not {type(data).__name__}")
-    return bytes(data) if not isinstance(data, bytes) else data
-
-
-def _iter_body(source: Any, *, allow_json: bool = True) -> Generator[bytes, None, None]:
-    """Yield the non-empty reads of a response's body or a byte iterable.
-
-    Raises the head error of a refused response, and StreamInterruptedError for a
-    transport failure. Closes the response (or the iterator) when done or closed.
-    """
-    if _is_response(source):
-        try:
-            if needs_error_body(source.status_code, source.headers, allow_json=allow_json):
-                body = bytearray()
-                for data in source.iter_bytes():
-                    body += data
-                    if len(body) >= ERROR_BODY_BYTES:
-                        break
-                raise head_error(source.status_code, source.headers, bytes(body), response=source)
-            reads = source.iter_raw() if _raw_is_decoded(source) else source.iter_bytes()
-            try:
-                for data in reads:
-                    if data:
-                        yield data
-            except _transport_errors() as exc:
-                raise _interrupted(exc) from exc
-        finally:
-            source.close()
-        return
-    try:
-        iterator = iter(source)
-    except TypeError:
-        kind = type(source).__name__
-        raise TypeError(
-            f"source must be an httpx/httpx2 Response or an iterable of bytes, not {kind}"
-        ) from None
+async def _aiter_sync(iterator: Iterator[Any]) -> AsyncGenerator[Any, None]:
+    """A sync iterator of reads, for an async twin; closing this closes it."""
     try:
         for data in iterator:
-            if type(data) is not bytes:  # a test, not a call, for the usual read
-                data = _check_bytes(data)
-            if data:
-                yield data
-    except _transport_errors() as exc:
-        raise _interrupted(exc) from exc
+            yield data
     finally:
         close = getattr(iterator, "close", None)
         if close is not None:
             close()
 
 
-async def _aiter_body(source: Any, *, allow_json: bool = True) -> AsyncGenerator[bytes, None]:
-    """The async twin of :func:`_iter_body`; also takes a sync iterable of bytes."""
-    if _is_response(source):
+class _Reader:
+    """What every twin shares: the source, the parser, and how reading begins and ends.
+
+    ``_begin`` is the one place that decides how a source is read: for a response,
+    the head goes to the parser and the body is read with ``iter_raw`` or
+    ``iter_bytes`` (their ``a`` twins); anything else is iterated. The sync and async
+    subclasses only loop over the reads it returns.
+    """
+
+    def __init__(self, source: Any, parser: BaseStreamParser) -> None:
+        self._parser = parser
+        self.response: Any = source if _is_response(source) else None
+        parser.response = self.response
+        self._source = source
+        self._reads: Any = None  # the iterator of reads, once reading began
+        self._failures: tuple[type[BaseException], ...] = ()
+
+    def _begin(self, asynchronous: bool) -> Any:
+        source = self._source
+        self._failures = _transport_errors()
+        if self.response is not None:
+            self._parser.receive_head(source.status_code, source.headers)
+            raw = _raw_is_decoded(source)
+            if asynchronous:
+                return source.aiter_raw() if raw else source.aiter_bytes()
+            return source.iter_raw() if raw else source.iter_bytes()
+        if asynchronous and isinstance(source, AsyncIterable):
+            return aiter(source)
         try:
-            if needs_error_body(source.status_code, source.headers, allow_json=allow_json):
-                body = bytearray()
-                async for data in source.aiter_bytes():
-                    body += data
-                    if len(body) >= ERROR_BODY_BYTES:
-                        break
-                raise head_error(source.status_code, source.headers, bytes(body), response=source)
-            areads = source.aiter_raw() if _raw_is_decoded(source) else source.aiter_bytes()
-            try:
-                async for data in areads:
-                    if data:
-                        yield data
-            except _transport_errors() as exc:
-                raise _interrupted(exc) from exc
-        finally:
-            await source.aclose()
-        return
-    if not isinstance(source, AsyncIterable):
-        for data in _iter_body(source):
-            yield data
-        return
-    iterator = aiter(source)
-    try:
-        async for data in iterator:
-            if type(data) is not bytes:  # a test, not a call, for the usual read
-                data = _check_bytes(data)
-            if data:
-                yield data
-    except _transport_errors() as exc:
-        raise _interrupted(exc) from exc
-    finally:
-        aclose = getattr(iterator, "aclose", None)
+            iterator = iter(source)
+        except TypeError:
+            kind = type(source).__name__
+            raise TypeError(
+                f"source must be an httpx/httpx2 Response or an iterable of bytes, not {kind}"
+            ) from None
+        return _aiter_sync(iterator) if asynchronous else iterator
+
+
+class _SyncReader(_Reader):
+    """The sync loop: read until the parser has a result, and close at the end."""
+
+    def _pull(self, next_item: Callable[[], _T | _Sentinel]) -> _T | _Sentinel:
+        """Return the parser's next result (``next_item()``), reading as it needs;
+        :data:`END` once the stream is over, which is then closed, as after any error."""
+        parser = self._parser
+        try:
+            item = next_item()
+            while item is NEED_DATA:
+                reads = self._reads
+                if reads is None:
+                    reads = self._reads = self._begin(asynchronous=False)
+                try:
+                    # One loop per NEED_DATA, not a pull per read: it shows at small reads.
+                    for data in reads:
+                        if parser.receive_data(data):
+                            break
+                    else:
+                        parser.receive_eof()
+                except self._failures as exc:
+                    parser.receive_failure(exc)
+                item = next_item()
+        except BaseException:
+            # The parser's own error (it carries the partial result), a bad source, or
+            # the reader's cancellation: the stream is over either way.
+            self.close()
+            raise
+        if item is END:
+            self.close()
+        return item
+
+    def close(self) -> None:
+        """Stop reading and close the response (or the source's iterator).
+
+        Safe to call more than once. The stream is then over: nothing more is
+        yielded, and ``interrupted`` is True unless it had already ended complete.
+        """
+        self._parser.stop()
+        reads, self._reads = self._reads, ()
+        close = getattr(reads, "close", None)
+        if close is not None:
+            close()
+        if self.response is not None:
+            self.response.close()
+
+
+class _AsyncReader(_Reader):
+    """The async twin of :class:`_SyncReader`."""
+
+    async def _apull(self, next_item: Callable[[], _T | _Sentinel]) -> _T | _Sentinel:
+        parser = self._parser
+        try:
+            item = next_item()
+            while item is NEED_DATA:
+                reads = self._reads
+                if reads is None:
+                    reads = self._reads = self._begin(asynchronous=True)
+                try:
+                    async for data in reads:
+                        if parser.receive_data(data):
+                            break
+                    else:
+                        parser.receive_eof()
+                except self._failures as exc:
+                    parser.receive_failure(exc)
+                item = next_item()
+        except BaseException:
+            await self.aclose()
+            raise
+        if item is END:
+            await self.aclose()
+        return item
+
+    async def aclose(self) -> None:
+        """Stop reading and close the response (or the source's iterator).
+
+        Safe to call more than once; the stream is then over, as after ``close()``.
+        The response's own read generator is closed too: under trio, which has no
+        hook to finalise async generators, one left open warns when collected.
+        """
+        self._parser.stop()
+        reads, self._reads = self._reads, ()
+        aclose = getattr(reads, "aclose", None)
         if aclose is not None:
             await aclose()
+        if self.response is not None:
+            await self.response.aclose()
 
 
 def iter_events(
@@ -203,7 +247,8 @@ def iter_events(
 
     Generic SSE: no knowledge of chat completions or ``[DONE]``. For a response, the
     status must be < 400 and the ``Content-Type`` ``text/event-stream`` or absent (a
-    JSON body is not an event stream: :class:`ChatStream` reads those).
+    JSON body is not an event stream: :class:`ChatStream` reads those). The rules are
+    :class:`EventStreamParser`'s.
 
     Raises:
         APIStatusError: status >= 400 (OpenAI's error JSON parsed when present).
@@ -212,14 +257,13 @@ def iter_events(
         LimitExceededError: a line or event passed the limits (see :class:`SSEDecoder`).
         TypeError: ``source`` is neither a response nor an iterable of bytes.
     """
-    decoder = SSEDecoder(max_line_bytes=max_line_bytes, max_event_bytes=max_event_bytes)
-    body = _iter_body(source, allow_json=False)
+    parser = EventStreamParser(max_line_bytes=max_line_bytes, max_event_bytes=max_event_bytes)
+    reader = _SyncReader(source, parser)
     try:
-        for data in body:
-            yield from decoder.feed(data)
-        yield from decoder.close()
+        while (event := reader._pull(parser.next_event)) is not END:
+            yield event  # type: ignore[misc]
     finally:
-        body.close()
+        reader.close()
 
 
 async def aiter_events(
@@ -229,22 +273,19 @@ async def aiter_events(
     max_event_bytes: int | None = DEFAULT_MAX_EVENT_BYTES,
 ) -> AsyncIterator[ServerSentEvent]:
     """The async twin of :func:`iter_events` (an async response, an async or sync iterable)."""
-    decoder = SSEDecoder(max_line_bytes=max_line_bytes, max_event_bytes=max_event_bytes)
-    body = _aiter_body(source, allow_json=False)
+    parser = EventStreamParser(max_line_bytes=max_line_bytes, max_event_bytes=max_event_bytes)
+    reader = _AsyncReader(source, parser)
     try:
-        async for data in body:
-            for event in decoder.feed(data):
-                yield event
-        for event in decoder.close():
-            yield event
+        while (event := await reader._apull(parser.next_event)) is not END:
+            yield event  # type: ignore[misc]
     finally:
-        await body.aclose()
+        await reader.aclose()
 
 
-class _ChatStreamBase:
-    """What the twins share: construction, the parser and the read-only results."""
+class _ChatStreamBase(_Reader):
+    """What the chat twins share: construction and the read-only results."""
 
-    _body: Any  # the twin's body generator (sync or async) once reading began
+    _parser: ChatStreamParser
 
     def __init__(
         self,
@@ -254,13 +295,10 @@ class _ChatStreamBase:
         max_event_bytes: int | None = DEFAULT_MAX_EVENT_BYTES,
         keep_chunks: bool = False,
     ) -> None:
-        self._parser = ChatStreamParser(
+        parser = ChatStreamParser(
             max_line_bytes=max_line_bytes, max_event_bytes=max_event_bytes, keep_chunks=keep_chunks
         )
-        self.response: Any = source if _is_response(source) else None
-        self._parser.response = self.response
-        self._source = source
-        self._body = None
+        super().__init__(source, parser)
 
     @property
     def completion(self) -> ChatCompletion:
@@ -304,7 +342,7 @@ class _ChatStreamBase:
         return self._parser.accumulator.chunks
 
 
-class ChatStream(_ChatStreamBase):
+class ChatStream(_ChatStreamBase, _SyncReader):
     """Iterate the :class:`ChatCompletionChunk` s of a streamed chat completion.
 
     ``source`` is an ``httpx.Response`` / ``httpx2.Response`` (from ``client.stream(...)``
@@ -342,44 +380,16 @@ class ChatStream(_ChatStreamBase):
     a response.
     """
 
-    _body: Generator[bytes, None, None] | None
-
     def __iter__(self) -> ChatStream:
         if self._parser.finished:
             raise RuntimeError("this ChatStream has ended; its result is in .completion")
         return self
 
     def __next__(self) -> ChatCompletionChunk:
-        parser = self._parser
-        if self._body is None:
-            self._body = _iter_body(self._source)
-        try:
-            while True:
-                item = parser.next_chunk()
-                if item is NEED_DATA:
-                    # Read until the parser has something: one call per read instead
-                    # of a next_chunk() round trip, which shows at small reads.
-                    for data in self._body:
-                        if parser.receive_data(data):
-                            break
-                    else:
-                        parser.receive_eof()
-                elif item is END:
-                    break
-                else:
-                    return item  # type: ignore[return-value]
-        except StreamInterruptedError as exc:
-            self.close()
-            raise parser.interrupted_error(exc.__cause__ or exc) from exc.__cause__
-        except BaseException:
-            # A refused head (no stream began: completion stays None), the parser's
-            # own error (it carries the completion already), a bad source, or the
-            # reader's cancellation: the stream is over either way.
-            self.close()
-            parser.stop()
-            raise
-        self.close()
-        raise StopIteration
+        item = self._pull(self._parser.next_chunk)
+        if item is END:
+            raise StopIteration
+        return item  # type: ignore[return-value]
 
     def get_final_completion(self) -> ChatCompletion:
         """Read the rest of the stream, if any, and return :attr:`completion`.
@@ -391,20 +401,6 @@ class ChatStream(_ChatStreamBase):
             for _ in self:
                 pass
         return self.completion
-
-    def close(self) -> None:
-        """Stop reading and close the response. Safe to call more than once.
-
-        The stream is then over: nothing more is yielded, and :attr:`interrupted` is
-        True unless ``[DONE]`` had arrived or the body had ended complete.
-        """
-        if not self._parser.finished:
-            self._parser.stop()
-        if self._body is None:
-            self._body = _iter_body(())
-            if self.response is not None:
-                self.response.close()
-        self._body.close()
 
     def __enter__(self) -> ChatStream:
         return self
@@ -418,7 +414,7 @@ class ChatStream(_ChatStreamBase):
         self.close()
 
 
-class AsyncChatStream(_ChatStreamBase):
+class AsyncChatStream(_ChatStreamBase, _AsyncReader):
     """The async twin of :class:`ChatStream` (anyio: runs on asyncio and trio).
 
     ``source`` is an ``httpx.Response`` / ``httpx2.Response`` from an async client, an
@@ -427,42 +423,16 @@ class AsyncChatStream(_ChatStreamBase):
     (arguments, results, errors) is as in :class:`ChatStream`.
     """
 
-    _body: AsyncGenerator[bytes, None] | None
-
     def __aiter__(self) -> AsyncChatStream:
         if self._parser.finished:
             raise RuntimeError("this AsyncChatStream has ended; its result is in .completion")
         return self
 
     async def __anext__(self) -> ChatCompletionChunk:
-        parser = self._parser
-        if self._body is None:
-            self._body = _aiter_body(self._source)
-        try:
-            while True:
-                item = parser.next_chunk()
-                if item is NEED_DATA:
-                    async for data in self._body:
-                        if parser.receive_data(data):
-                            break
-                    else:
-                        parser.receive_eof()
-                elif item is END:
-                    break
-                else:
-                    return item  # type: ignore[return-value]
-        except StreamInterruptedError as exc:
-            await self.aclose()
-            raise parser.interrupted_error(exc.__cause__ or exc) from exc.__cause__
-        except BaseException:
-            # A refused head (no stream began: completion stays None), the parser's
-            # own error (it carries the completion already), a bad source, or the
-            # reader's cancellation: the stream is over either way.
-            await self.aclose()
-            parser.stop()
-            raise
-        await self.aclose()
-        raise StopAsyncIteration
+        item = await self._apull(self._parser.next_chunk)
+        if item is END:
+            raise StopAsyncIteration
+        return item  # type: ignore[return-value]
 
     async def get_final_completion(self) -> ChatCompletion:
         """Read the rest of the stream, if any, and return :attr:`completion`.
@@ -474,19 +444,6 @@ class AsyncChatStream(_ChatStreamBase):
             async for _ in self:
                 pass
         return self.completion
-
-    async def aclose(self) -> None:
-        """Stop reading and close the response. Safe to call more than once.
-
-        The stream is then over, as after :meth:`ChatStream.close`.
-        """
-        if not self._parser.finished:
-            self._parser.stop()
-        if self._body is None:
-            self._body = _aiter_body(())
-            if self.response is not None:
-                await self.response.aclose()
-        await self._body.aclose()
 
     async def __aenter__(self) -> AsyncChatStream:
         return self

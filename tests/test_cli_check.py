@@ -630,6 +630,21 @@ def test_no_connection_is_unreachable() -> None:
             refused(429, openai_error("Rate limit"), **{"retry-after": "2"}),
             "rate_limited",
         ),
+        (
+            # vLLM's error shape, read by the parser's error_fields like a client reads it
+            models(),
+            refused(
+                404,
+                b'{"object": "error", "message": "The model `x` does not exist.", "code": 404}',
+            ),
+            "model_not_found",
+        ),
+        (
+            # Ollama's: {"error": "text"}
+            models(),
+            refused(404, b'{"error": "model \'x\' not found, try pulling it first"}'),
+            "model_not_found",
+        ),
         (models(), refused(502, b"<html>502 Bad Gateway</html>", "text/html"), "server_error"),
         (models(), refused(400, openai_error("bad temperature")), "http_error"),
     ],
@@ -1022,3 +1037,35 @@ def test_demo_fault_is_detected(capsys: pytest.CaptureFixture[str]) -> None:
 def test_usage_errors(args: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", *args]) == 2
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("status", [200, 201, 301, 302, 400, 401, 404, 429, 500, 502])
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "text/event-stream",
+        "text/event-stream; charset=utf-8",
+        "",
+        "application/json",
+        "text/html",
+        "text/plain",
+        "application/x-ndjson",
+    ],
+)
+def test_the_probe_refuses_a_streaming_head_by_the_parsers_rule(
+    status: int, content_type: str
+) -> None:
+    from ssestream._parser import ChatStreamParser
+
+    headers = {"content-type": content_type} if content_type else {}
+    media = content_type.split(";")[0]
+    client_refuses = ChatStreamParser().receive_head(status, headers)
+    refused = _check._refused_head(status, headers, media)
+    if 300 <= status < 400:
+        assert refused  # a redirect the probe does not follow
+    elif not client_refuses:
+        assert not refused  # what a client reads as a stream, the probe reads too
+    else:
+        # Of what a client refuses, a 2xx that is not a web page is still read, to say
+        # what it carries (bad_content_type).
+        assert refused is (status >= 400 or media == "text/html")

@@ -159,7 +159,7 @@ def healthy(
     step = draw(gap if gap is not None else st.floats(0.005, 0.1))
     times = [first]
     reads = [0]
-    late = draw(st.sets(st.integers(1, count - 1), max_size=count // 8))
+    late = draw(st.sets(st.integers(2, count - 1), max_size=count // 8))
     for i in range(1, count):
         times.append(times[-1] + step * draw(st.floats(0.5, 1.5)))
         # A read that came late carries this chunk together with the one before.

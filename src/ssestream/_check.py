@@ -124,7 +124,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ._exceptions import ChunkParseError, LimitExceededError, StreamAPIError
-from ._parser import END, NEED_DATA, ChatStreamParser
+from ._parser import END, ERROR_BODY_BYTES, NEED_DATA, ChatStreamParser, error_fields
 from ._redact import redact_text, redact_url
 from ._types import ChatCompletionChunk
 
@@ -159,8 +159,10 @@ enough that generation, not the prompt, fills most of a healthy stream's time.""
 DEFAULT_MAX_TOKENS = 120
 """``max_tokens`` of the check's chat requests."""
 
-BODY_EXCERPT_BYTES = 64 * 1024
-"""How much of a refused or non-streaming response body is kept: 64 KiB."""
+BODY_EXCERPT_BYTES = ERROR_BODY_BYTES
+"""How much of a refused or non-streaming response body is kept: the parser's error body
+budget, :data:`ssestream._parser.ERROR_BODY_BYTES` (64 KiB), so that the check reads
+what a client reads to explain the error."""
 
 DEFAULT_MAX_TIME = 180.0
 """The deadline of the whole check (every request), in seconds: ``--max-time``. With
@@ -1355,9 +1357,10 @@ def _refusal(exchange: Exchange, *, what: str, key_env: str, key_set: bool) -> P
             else f"No key was sent: ${key_env} is not set. Export it, or name another "
             "variable with --api-key-env.",
         )
-    mentions_model = isinstance(error, dict) and (
-        error.get("code") == "model_not_found"
-        or _MODEL_WORD.search(str(error.get("message", ""))) is not None
+    # The parser's reading of an error payload: OpenAI's shape, Ollama's, vLLM's...
+    message, _, code, _ = error_fields(payload)
+    mentions_model = code == "model_not_found" or (
+        message is not None and _MODEL_WORD.search(message) is not None
     )
     if status in (400, 404) and mentions_model:
         return Problem(
@@ -2023,7 +2026,7 @@ def _stream(
     exchange = _head("POST", url, response, head_time)
     tap: _ReadTap | None = None
     try:
-        if response.status_code >= 300 or exchange.content_type == "text/html":
+        if _refused_head(response.status_code, exchange.headers, exchange.content_type):
             excerpt = _read_excerpt(response)
             return StreamRecord(
                 run=run,
@@ -2128,6 +2131,24 @@ def _limit_reached(feeder: _Feeder, tap: _ReadTap, budget: _Budget | None) -> st
     if len(tap.reads) >= MAX_READS:
         return "max_reads"
     return None
+
+
+def _refused_head(status: int, headers: Mapping[str, str], media: str) -> bool:
+    """Whether a streaming response's head means "no stream: read the body as an error".
+
+    The rule is :class:`ChatStreamParser`'s (``receive_head``: a status >= 400, or a
+    Content-Type that is neither an event stream nor JSON), so the check refuses what a
+    client refuses, plus two cases only a probe sees: a redirect (3xx: the probe does
+    not follow them, to report a wrong base URL) and, among the Content-Types a client
+    refuses, only ``text/html`` (a web page where the API should be). Any other refused
+    Content-Type on a 2xx is still read as a stream, to report what it carries
+    (``bad_content_type``) rather than only that it was refused.
+    """
+    if 300 <= status < 400:
+        return True
+    if not ChatStreamParser().receive_head(status, headers):
+        return False
+    return status >= 400 or media == "text/html"
 
 
 def _refused(exchange: Exchange) -> bool:

@@ -3,13 +3,14 @@
 The first half builds :class:`StreamRecord` s by hand (chunk times, which read carried
 each chunk, headers) and checks each verdict, including that a uniformly slower stream,
 or one read by a slow client, keeps its verdict. The second half runs the command
-(``main([...])``) over loopback against :func:`ssestream.testing._server.running_server` in the
+(``main([...])``) over loopback against :func:`ssestream.testing.running_server` in the
 healthy mode and in every fault mode, and against a closed port, a wrong base URL and a
 server that refuses the key.
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 import random
 import socket
@@ -20,8 +21,8 @@ from typing import Any
 import httpx
 import pytest
 
-from ssestream import _check
-from ssestream._check import (
+from ssestream import check as _check
+from ssestream.check import (
     CheckData,
     ChunkArrival,
     Exchange,
@@ -34,15 +35,18 @@ from ssestream._check import (
     probe,
     validate_chunk,
 )
-from ssestream._cli import main
+from ssestream.check._probe import _refused_head
+from ssestream.check._records import _RUNS, _STREAM_HEADERS
+from ssestream.cli import main
+from ssestream.cli._check import DEMO_RECORDING
 
 pytest.importorskip("starlette")
 pytest.importorskip("uvicorn")
 pytest.importorskip("rich")
 
-from ssestream.testing._server import FAULTS, create_app, running_server
+from ssestream.testing import FAULTS, create_app, running_server
 
-RECORDING = Path(__file__).parents[1] / "src/ssestream/_data" / _check.DEMO_RECORDING
+RECORDING = Path(__file__).parents[1] / "src/ssestream/_data" / DEMO_RECORDING
 BASE = "http://api.test/v1"
 SSE = {"content-type": "text/event-stream", "transfer-encoding": "chunked"}
 
@@ -109,7 +113,7 @@ def stream(
         ChunkArrival(read=g, time=t, payload=p, error=None if p is not None else "not JSON")
         for t, g, p in zip(times, groups, payloads, strict=True)
     )
-    accept = _check._RUNS[run]
+    accept = _RUNS[run]
     return StreamRecord(
         run=run,
         accept_encoding=accept,
@@ -696,12 +700,23 @@ def test_json_output_schema() -> None:
         assert problem["code"] in _check.PROBLEM_CODES
     run = out["metrics"]["streaming"]
     assert set(run["inter_chunk"]) == {"p50", "p90", "p99", "max", "mean"}
-    assert set(run["headers"]) == set(_check._STREAM_HEADERS)
+    assert set(run["headers"]) == set(_STREAM_HEADERS)
     assert out["problems"][0]["evidence"][0].startswith("identity: ")
 
 
-def test_every_public_name_is_documented() -> None:
-    for name in _check.__all__:
+def test_the_check_package_exports_its_public_api_from_one_place() -> None:
+    names = _check.__all__
+    # isort-style, as ruff's RUF022 keeps it: CONSTANTS, then Classes, then functions.
+    assert names == sorted(names, key=lambda n: (not n.isupper(), not n[:1].isupper(), n))
+    public = {
+        name
+        for name, value in vars(_check).items()
+        if not name.startswith("_") and not inspect.ismodule(value) and name != "annotations"
+    }
+    assert set(names) == public
+    for name in ("probe", "analyse", "Report", "Thresholds", "render_report"):
+        assert name in names
+    for name in names:
         obj = getattr(_check, name)
         if callable(obj):
             assert (obj.__doc__ or "").strip(), name
@@ -1060,7 +1075,7 @@ def test_the_probe_refuses_a_streaming_head_by_the_parsers_rule(
     headers = {"content-type": content_type} if content_type else {}
     media = content_type.split(";")[0]
     client_refuses = ChatStreamParser().receive_head(status, headers)
-    refused = _check._refused_head(status, headers, media)
+    refused = _refused_head(status, headers, media)
     if 300 <= status < 400:
         assert refused  # a redirect the probe does not follow
     elif not client_refuses:

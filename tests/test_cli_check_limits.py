@@ -17,8 +17,7 @@ from typing import Any
 
 import pytest
 
-from ssestream import _check
-from ssestream._check import analyse, probe
+from ssestream.check import _probe, analyse, probe
 
 CHUNK = b'data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m",' + (
     b'"choices":[{"index":0,"delta":{"content":"1 "},"finish_reason":null}]}\n\n'
@@ -105,7 +104,7 @@ def test_the_deadline_ends_a_stream_that_keeps_sending(endless: str) -> None:
 def test_a_stream_stops_being_kept_at_the_chunk_cap(
     endless: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(_check, "MAX_CHUNKS", 40)
+    monkeypatch.setattr(_probe, "MAX_CHUNKS", 40)
     data = probe(endless, "m", timeout=3.0, max_time=30.0)
     assert [record.stopped for record in data.streams] == ["max_chunks", "max_chunks"]
     assert all(len(record.chunks) == 40 for record in data.streams)

@@ -24,7 +24,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ssestream._check import (
+from ssestream.check import (
     CheckData,
     ChunkArrival,
     Exchange,
@@ -242,11 +242,12 @@ def test_the_demo_read_timeout_exceeds_every_wait_its_server_plans(
     # slow-first-token fault waits, and than the 3.3 s its non-streaming answer takes at
     # --pace 0.5. The timeout now follows the server's plans.
     pytest.importorskip("starlette")
-    from ssestream import _check
-    from ssestream._cli import main
-    from ssestream.testing._server import create_app
+    import ssestream
+    from ssestream.check import CheckData
+    from ssestream.cli import _check, _parser, main
+    from ssestream.testing import create_app
 
-    demo = Path(_check.__file__).parent / "_data" / _check.DEMO_RECORDING
+    demo = Path(ssestream.__file__).parent / "_data" / _check.DEMO_RECORDING
     normal = create_app([demo]).state.longest_silence
     assert create_app([demo], pace=0.5).state.longest_silence == pytest.approx(2 * normal)
     slow = create_app([demo], fault="slow-first-token", first_token_delay=4.0)
@@ -256,22 +257,22 @@ def test_the_demo_read_timeout_exceeds_every_wait_its_server_plans(
 
     def fake_probe(base_url: str, model: str, **options: Any) -> Any:
         seen.append(options["timeout"])
-        return _check.CheckData(base_url=base_url, model=model)
+        return CheckData(base_url=base_url, model=model)
 
     monkeypatch.setattr(_check, "probe", fake_probe)
     for args in (["--fault", "slow-first-token"], ["--pace", "0.5"], []):
         main(["check", "--demo", "--json", *args])
     capsys.readouterr()
-    assert seen[0] >= 4.0 + _check.DEMO_TIMEOUT  # the 4 s wait, then 3 s to spare
-    assert seen[1] >= 2 * normal + _check.DEMO_TIMEOUT
-    assert seen[2] == pytest.approx(normal + _check.DEMO_TIMEOUT)
+    assert seen[0] >= 4.0 + _parser.DEMO_TIMEOUT  # the 4 s wait, then 3 s to spare
+    assert seen[1] >= 2 * normal + _parser.DEMO_TIMEOUT
+    assert seen[2] == pytest.approx(normal + _parser.DEMO_TIMEOUT)
     main(["check", "--demo", "--json", "--timeout", "1.5"])
     assert seen[3] == 1.5  # an explicit --timeout is kept
 
 
 def test_the_demo_at_half_speed_is_healthy(capsys: Any) -> None:
     pytest.importorskip("uvicorn")
-    from ssestream._cli import main
+    from ssestream.cli import main
 
     status = main(["check", "--demo", "--json", "--pace", "0.5"])
     report = json.loads(capsys.readouterr().out)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from ssestream._cli import main
+from ssestream.cli import main
 from ssestream.testing import Exchange, Read, RecordedRequest, Recording
 
 DATA = Path(__file__).parents[1] / "src/ssestream/_data"
@@ -129,16 +129,16 @@ def test_the_live_panel_shows_reasoning_and_answer_apart() -> None:
     rich = pytest.importorskip("rich.console")
     import io
 
-    from ssestream import _check
+    from ssestream.check import Exchange, LiveObserver
 
     buffer = io.StringIO()
     console = rich.Console(file=buffer, force_terminal=True, width=80, color_system=None)
-    observer = _check._LiveObserver(console)
+    observer = LiveObserver(console)
     observer.request("identity", "POST http://x/v1/chat/completions")
     observer.text("identity", "reasoning", "thinking about it")
     observer.text("identity", "reasoning", " some more")
     observer.text("identity", "content", "the answer")
-    observer.response("identity", _check.Exchange(method="POST", url="http://x", status=200), None)
+    observer.response("identity", Exchange(method="POST", url="http://x", status=200), None)
     lines = [line.strip("│ ").strip() for line in buffer.getvalue().splitlines()]
     assert "reasoning: thinking about it some more" in lines
     assert "answer: the answer" in lines
@@ -164,11 +164,11 @@ sys.meta_path.insert(0, Block())
             "starlette ssestream.testing.create_app needs the cli extra",
         ),
         (
-            "from ssestream._cli import main\nprint(main(['serve', sys.argv[1]]))",
+            "from ssestream.cli import main\nprint(main(['serve', sys.argv[1]]))",
             "error: ssestream serve: ssestream.testing.create_app needs the cli extra",
         ),
         (
-            "from ssestream._cli import main\nprint(main(['check', '--demo']))",
+            "from ssestream.cli import main\nprint(main(['check', '--demo']))",
             "error: the report needs rich (or use --json)",
         ),
     ],
@@ -194,3 +194,31 @@ def test_without_the_cli_extra_the_message_names_it_and_works_from_a_clone(
     assert expected in output
     assert "pip install -e '.[cli]' in a clone of the repository" in output
     assert "Traceback" not in output
+
+
+def test_each_command_is_imported_only_when_it_runs() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from ssestream.cli import build_parser, main\n"
+        "build_parser().parse_args(['check', '--demo'])\n"
+        "loaded = sorted(m for m in sys.modules if m.startswith('ssestream.cli._'))\n"
+        "heavy = sorted(m for m in ('httpx', 'rich', 'starlette', 'uvicorn') if m in sys.modules)\n"
+        "print(loaded, heavy)\n"
+        "main(['replay', sys.argv[1], '--json'])\n"
+        "print(sorted(m for m in sys.modules if m.startswith('ssestream.cli._')))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(DATA / "deepseek-reasoner-reasoning.sse")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    before, _, after = result.stdout.splitlines()
+    assert before == "['ssestream.cli._args', 'ssestream.cli._parser'] []"
+    assert after == (
+        "['ssestream.cli._args', 'ssestream.cli._output', 'ssestream.cli._parser', "
+        "'ssestream.cli._replay']"
+    )

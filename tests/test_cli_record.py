@@ -18,10 +18,9 @@ import httpx
 import pytest
 
 from ssestream import ChatCompletion, ChatStream
-from ssestream._cli import main
-from ssestream._record_cmd import request_body
-from ssestream.testing import REDACTED, ReplayTransport, load_recording
-from ssestream.testing._server import create_app, running_server
+from ssestream.cli import main
+from ssestream.cli._record import request_body
+from ssestream.testing import REDACTED, ReplayTransport, create_app, load_recording, running_server
 
 pytest.importorskip("starlette")
 pytest.importorskip("uvicorn")

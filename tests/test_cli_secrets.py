@@ -17,14 +17,13 @@ from typing import Any
 
 import pytest
 
-from ssestream._cli import main
+from ssestream.cli import main
 
 pytest.importorskip("starlette")
 pytest.importorskip("uvicorn")
 pytest.importorskip("rich")
 
-from ssestream.testing import REDACTED, load_recording
-from ssestream.testing._server import create_app, running_server
+from ssestream.testing import REDACTED, create_app, load_recording, running_server
 
 RECORDING = Path(__file__).parents[1] / "src/ssestream/_data/zai-glm-4.7-flash-tool-turn1.sse"
 KEY_PARTS = ("sk-SECRETHEAD", "SECRETTAIL")

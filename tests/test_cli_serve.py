@@ -39,16 +39,20 @@ from ssestream import (
     StreamInterruptedError,
     UnexpectedContentTypeError,
 )
-from ssestream._cli import main
-from ssestream.testing import Exchange, Read, RecordedRequest, Recording, load_recording
-from ssestream.testing._plan import event_ends
-from ssestream.testing._server import (
+from ssestream.cli import main
+from ssestream.testing import (
     FAULTS,
     PARTIAL_BUFFER_BURSTS,
+    Exchange,
+    Read,
+    RecordedRequest,
+    Recording,
     create_app,
     decoded_exchange,
+    load_recording,
     running_server,
 )
+from ssestream.testing._plan import event_ends
 
 pytest.importorskip("starlette")
 pytest.importorskip("uvicorn")

@@ -31,7 +31,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ssestream._cli import main
 from ssestream._redact import (
     REDACTED,
     is_secret_field,
@@ -41,6 +40,7 @@ from ssestream._redact import (
     redact_text,
     redact_url,
 )
+from ssestream.cli import main
 from ssestream.testing import (
     RecordingFormatError,
     RecordingTransport,
@@ -253,7 +253,7 @@ def test_a_non_ascii_response_header_replays_as_the_bytes_received(
 
 def test_a_hand_written_non_ascii_header_replays_on_both_libraries_and_over_serve() -> None:
     pytest.importorskip("starlette")
-    from ssestream.testing._server import create_app, running_server
+    from ssestream.testing import create_app, running_server
 
     line = {
         "type": "response",
@@ -417,7 +417,7 @@ def test_replay_and_serve_exit_2_with_a_message_on_a_bad_recording(
 def limited() -> Iterator[tuple[str, int]]:
     pytest.importorskip("starlette")
     pytest.importorskip("uvicorn")
-    from ssestream.testing._server import create_app, running_server
+    from ssestream.testing import create_app, running_server
 
     app = create_app([DEMO], pace="none", max_request_bytes=1000, request_timeout=0.5)
     with running_server(app, request_timeout=0.5) as url:

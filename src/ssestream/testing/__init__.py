@@ -16,7 +16,18 @@ See ``docs/testing.md``.
 # The server of `ssestream serve`, for tests over real sockets. It imports Starlette and
 # uvicorn (the cli extra) only when an app is built or run, so this package imports
 # without them.
-from ._plan import BAD_GATEWAY_502, RATE_LIMIT_429, SERVER_ERROR_500, ErrorResponse
+from ._faults import (
+    AUTH_401,
+    DEFAULT_EVENT_GAP,
+    DEFAULT_FIRST_TOKEN_DELAY,
+    FAULTS,
+    HTML_PAGE_200,
+    PARTIAL_BUFFER_BURSTS,
+    Pace,
+    decoded_exchange,
+    no_events_reason,
+)
+from ._plan import BAD_GATEWAY_502, RATE_LIMIT_429, SERVER_ERROR_500, CutWith, ErrorResponse, Split
 from ._record import RecordingTransport, RecordingWarning
 from ._recording import (
     FORMAT_VERSION,
@@ -29,17 +40,40 @@ from ._recording import (
     RecordingFormatError,
     load_recording,
 )
-from ._replay import ReplayTransport, UnmatchedRequestError
-from ._server import create_app, running_server
+from ._replay import Match, ReplayTransport, UnmatchedRequestError
+from ._server import (
+    DEFAULT_KEEP_ALIVE,
+    DEFAULT_MAX_REQUEST_BYTES,
+    DEFAULT_REQUEST_TIMEOUT,
+    INSTALL_CLI_EXTRA,
+    MAX_REQUEST_HEAD_BYTES,
+    create_app,
+    running_server,
+    serve_forever,
+)
 
 __all__ = [
+    "AUTH_401",
     "BAD_GATEWAY_502",
+    "DEFAULT_EVENT_GAP",
+    "DEFAULT_FIRST_TOKEN_DELAY",
+    "DEFAULT_KEEP_ALIVE",
+    "DEFAULT_MAX_REQUEST_BYTES",
+    "DEFAULT_REQUEST_TIMEOUT",
+    "FAULTS",
     "FORMAT_VERSION",
+    "HTML_PAGE_200",
+    "INSTALL_CLI_EXTRA",
+    "MAX_REQUEST_HEAD_BYTES",
+    "PARTIAL_BUFFER_BURSTS",
     "RATE_LIMIT_429",
     "REDACTED",
     "SERVER_ERROR_500",
+    "CutWith",
     "ErrorResponse",
     "Exchange",
+    "Match",
+    "Pace",
     "Read",
     "RecordedError",
     "RecordedRequest",
@@ -48,8 +82,12 @@ __all__ = [
     "RecordingTransport",
     "RecordingWarning",
     "ReplayTransport",
+    "Split",
     "UnmatchedRequestError",
     "create_app",
+    "decoded_exchange",
     "load_recording",
+    "no_events_reason",
     "running_server",
+    "serve_forever",
 ]

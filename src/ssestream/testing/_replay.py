@@ -33,6 +33,9 @@ from ._recording import Exchange, RecordedRequest, Recording, load_recording, wi
 __all__ = ["Match", "ReplayTransport", "UnmatchedRequestError"]
 
 Match = Literal["order", "path", "model"]
+"""How ``ReplayTransport(match=...)`` picks the exchange that answers a request: in
+recorded ``"order"``, the next recorded for the request's ``"path"``, or for its JSON
+body's ``"model"``."""
 
 
 class UnmatchedRequestError(AssertionError):

@@ -1,7 +1,7 @@
 """``ssestream serve``: the command that runs the recording server of :mod:`ssestream.testing`.
 
 The server itself (the app, its faults, the runner) is testing-toolkit code, in
-``ssestream/testing/_server.py``; this module only turns the command line into a call.
+:mod:`ssestream.testing`; this module only turns the command line into a call.
 """
 
 from __future__ import annotations
@@ -9,12 +9,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .testing._server import _bind, _url, _uvicorn_server, create_app
+from ..testing import create_app, serve_forever
 
-__all__ = ["serve_command"]
+__all__ = ["run"]
 
 
-def serve_command(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     """Run ``ssestream serve`` until interrupted; returns the exit status.
 
     ``args`` holds ``recordings``, ``host``, ``port``, ``pace``, ``fault``,
@@ -33,9 +33,6 @@ def serve_command(args: argparse.Namespace) -> int:
             max_request_bytes=args.max_request_bytes,
             request_timeout=args.request_timeout,
         )
-        server = _uvicorn_server(
-            app, log_level="info", graceful_seconds=1, request_timeout=args.request_timeout
-        )
     except ImportError as exc:  # the message names the cli extra and how to install it
         err.write(f"error: ssestream serve: {exc}\n")
         return 2
@@ -45,19 +42,34 @@ def serve_command(args: argparse.Namespace) -> int:
     except ValueError as exc:  # RecordingFormatError included
         err.write(f"error: {exc}\n")
         return 2
+    listening = False
+
+    def banner(url: str) -> None:
+        nonlocal listening
+        listening = True
+        models = ", ".join(app.state.models) or "(none recorded)"
+        err.write(
+            f"ssestream serve: {app.state.exchanges} exchange(s) from "
+            f"{len(args.recordings)} recording(s); models: {models}\n"
+            f"pace: {args.pace}  fault: {args.fault}\n"
+            f"base URL: {url}/v1  (e.g. OPENAI_BASE_URL={url}/v1)\n"
+        )
+        err.flush()
+
     try:
-        sock = _bind(args.host, args.port)
+        serve_forever(
+            app,
+            host=args.host,
+            port=args.port,
+            request_timeout=args.request_timeout,
+            on_listening=banner,
+        )
+    except ImportError as exc:
+        err.write(f"error: ssestream serve: {exc}\n")
+        return 2
     except OSError as exc:
+        if listening:
+            raise
         err.write(f"error: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}\n")
         return 2
-    models = ", ".join(app.state.models) or "(none recorded)"
-    err.write(
-        f"ssestream serve: {app.state.exchanges} exchange(s) from "
-        f"{len(args.recordings)} recording(s); models: {models}\n"
-        f"pace: {args.pace}  fault: {args.fault}\n"
-        f"base URL: {_url(sock)}/v1  (e.g. OPENAI_BASE_URL={_url(sock)}/v1)\n"
-    )
-    err.flush()
-    with sock:
-        server.run(sockets=[sock])
     return 0

@@ -26,13 +26,18 @@ from typing import Any, TextIO
 
 import httpx
 
-from ._cli import _Printer, _summary
-from ._exceptions import APIStatusError, SSEStreamError, UnexpectedContentTypeError
-from ._redact import redact_text, redact_url
-from ._streams import ChatStream, connect_chat
-from .testing import RecordingTransport
+from .. import (
+    APIStatusError,
+    ChatStream,
+    SSEStreamError,
+    UnexpectedContentTypeError,
+    connect_chat,
+)
+from .._redact import redact_text, redact_url
+from ..testing import RecordingTransport
+from ._output import Printer, summary
 
-__all__ = ["record_command", "request_body"]
+__all__ = ["request_body", "run"]
 
 
 def request_body(model: str, prompt: str) -> dict[str, Any]:
@@ -79,7 +84,7 @@ def _discard(partial: Path) -> None:
         partial.unlink(missing_ok=True)
 
 
-def record_command(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     """Run ``ssestream record``; returns the exit status.
 
     ``args`` holds ``base_url``, ``model``, ``prompt``, ``output``, ``api_key_env`` and
@@ -116,7 +121,7 @@ def record_command(args: argparse.Namespace) -> int:
     shown = redact_url(url)
     partial = path.with_name(f".{path.name}.{os.getpid()}.part")
     timeout = httpx.Timeout(args.timeout, connect=min(args.timeout, 10.0))
-    printer = _Printer(out)
+    printer = Printer(out)
     start = time.monotonic()
     progress = _Progress(out, err, start)
     chunks = 0
@@ -136,16 +141,7 @@ def record_command(args: argparse.Namespace) -> int:
             try:
                 for chunk in stream:
                     chunks += 1
-                    for choice in chunk.choices:
-                        if choice.index not in (0, None):
-                            continue
-                        delta = choice.delta
-                        if delta.reasoning_content:
-                            printer.write("reasoning", delta.reasoning_content)
-                        if delta.content:
-                            printer.write("answer", delta.content)
-                        if delta.refusal:
-                            printer.write("refusal", delta.refusal)
+                    printer.chunk(chunk)
                     num_bytes = stream.response.num_bytes_downloaded
                     progress.update(num_bytes, chunks)
             except (APIStatusError, UnexpectedContentTypeError):
@@ -177,7 +173,7 @@ def record_command(args: argparse.Namespace) -> int:
         return 2
     printer.end()
     assert stream is not None
-    _summary(stream, stream.completion, chunks, out)
+    summary(stream, stream.completion, chunks, out)
     out.flush()
     if failure is not None:
         message = redact_text(failure.message, secrets)

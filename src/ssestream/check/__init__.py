@@ -23,11 +23,13 @@ Two halves with one boundary between them, as in the rest of the package:
 
 The package's rooms: ``_records`` (the measurements, the thresholds, the report),
 ``_shape`` (chunk-shape validation), ``_analysis`` (metrics and the verdict rules, with
-the principle they follow), ``_probe`` (the requests; the only I/O) and ``_report`` (the
-rendering for people, with rich). Everything public is exported here.
+the principle they follow), ``_compare`` (several models or routes side by side),
+``_probe`` (the requests; the only I/O) and ``_report`` (the rendering for people, with
+rich). Everything public is exported here.
 """
 
 from ._analysis import analyse, analyse_stream, percentile
+from ._compare import Comparison, compare
 from ._probe import CheckObserver, probe
 from ._records import (
     DEFAULT_MAX_TIME,
@@ -49,7 +51,7 @@ from ._records import (
     StreamRecord,
     Thresholds,
 )
-from ._report import LiveObserver, render_report
+from ._report import LiveObserver, render_comparison, render_report
 from ._shape import validate_chunk
 
 __all__ = [
@@ -64,6 +66,7 @@ __all__ = [
     "CheckObserver",
     "ChunkArrival",
     "ChunkDeviation",
+    "Comparison",
     "Exchange",
     "LiveObserver",
     "NetworkRead",
@@ -75,8 +78,10 @@ __all__ = [
     "Thresholds",
     "analyse",
     "analyse_stream",
+    "compare",
     "percentile",
     "probe",
+    "render_comparison",
     "render_report",
     "validate_chunk",
 ]

@@ -8,10 +8,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from ._compare import Comparison
 from ._probe import CheckObserver
 from ._records import _RUNS, _STREAM_HEADERS, Exchange, Report, StreamRecord, Thresholds
 
-__all__ = ["LiveObserver", "render_report"]
+__all__ = ["LiveObserver", "render_comparison", "render_report"]
 
 
 def _t(seconds: Any) -> str:
@@ -198,3 +199,38 @@ def render_report(report: Report, console: Any, thresholds: Thresholds) -> None:
     else:
         codes = ", ".join(problem.code for problem in report.problems)
         console.print(f"[red bold]verdict: {len(report.problems)} problem(s): {codes}[/]")
+
+
+def render_comparison(comparison: Comparison, console: Any) -> None:
+    """Print several checks side by side (one column per model or route), then the
+    verdict on their difference."""
+    from rich.table import Table
+
+    table = Table(title="side by side", title_justify="left")
+    table.add_column("")
+    for label in comparison.labels:
+        table.add_column(label)
+
+    def streaming(report: Report, key: str) -> Any:
+        metrics = report.metrics.get("streaming") or {}
+        return metrics.get(key) if isinstance(metrics, dict) else None
+
+    def p50(report: Report) -> Any:
+        gaps = streaming(report, "inter_chunk")
+        return gaps.get("p50") if isinstance(gaps, dict) else None
+
+    rows: list[tuple[str, Callable[[Report], str]]] = [
+        ("verdict", lambda r: r.verdict),
+        ("TTFT", lambda r: _t(streaming(r, "ttft"))),
+        ("total", lambda r: _t(streaming(r, "total_time"))),
+        ("chunks", lambda r: str(streaming(r, "chunks") or 0)),
+        ("chunks per read", lambda r: f"{streaming(r, 'chunks_per_read') or 0:.1f}"),
+        ("inter-chunk p50", lambda r: _t(p50(r))),
+        ("exit status", lambda r: str(r.exit_status)),
+    ]
+    for name, cell in rows:
+        table.add_row(name, *(cell(report) for report in comparison.reports))
+    console.print()
+    console.print(table)
+    style = "green" if comparison.exit_status == 0 else "red"
+    console.print(f"[bold {style}]difference:[/] {comparison.verdict}")

@@ -7,10 +7,20 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from .._redact import redact_url
-from ..check import CheckData, LiveObserver, Thresholds, analyse, probe, render_report
+from ..check import (
+    CheckData,
+    LiveObserver,
+    Thresholds,
+    analyse,
+    compare,
+    probe,
+    render_comparison,
+    render_report,
+)
 from ._parser import DEFAULT_TIMEOUT, DEMO_TIMEOUT
 
 __all__ = ["DEMO_RECORDING", "run"]
@@ -31,15 +41,23 @@ def run(args: argparse.Namespace) -> int:
     if not args.demo and (not args.base_url or not args.model):
         err.write("error: ssestream check needs --base-url and --model (or --demo)\n")
         return 2
-    if args.demo and args.base_url:
+    if args.demo and (args.base_url or (args.model and len(args.model) > 1)):
         err.write("error: --demo checks the built-in server; leave out --base-url\n")
         return 2
     if not args.demo and args.fault != "none":
         err.write("error: --fault only applies with --demo\n")
         return 2
-    if args.base_url and not args.base_url.startswith(("http://", "https://")):
-        shown = redact_url(args.base_url)
-        err.write(f"error: --base-url must start with http:// or https://: {shown!r}\n")
+    for url in args.base_url or ():
+        if not url.startswith(("http://", "https://")):
+            shown = redact_url(url)
+            err.write(f"error: --base-url must start with http:// or https://: {shown!r}\n")
+            return 2
+    targets = _targets(args.base_url or [], args.model or [])
+    if targets is None:
+        err.write(
+            "error: to compare, give several --model with one --base-url, several --base-url "
+            "with one --model, or as many of each (paired in order)\n"
+        )
         return 2
     console = None
     if not args.json:
@@ -70,25 +88,52 @@ def run(args: argparse.Namespace) -> int:
         except ImportError as exc:
             err.write(f"error: --demo: {exc}\n")
             return 2
-    else:
-        key = (os.environ.get(args.api_key_env) or "").strip() or None
+        report = analyse(data, thresholds)
+        _show(report.to_dict(), console, lambda: render_report(report, console, thresholds))
+        return report.exit_status
+    key = (os.environ.get(args.api_key_env) or "").strip() or None
+    reports = []
+    for base_url, model in targets:
         if console is not None:
             console.print(
-                f"[bold]ssestream check[/] {redact_url(args.base_url)}  "
-                f"model [bold]{args.model}[/]  "
+                f"[bold]ssestream check[/] {redact_url(base_url)}  model [bold]{model}[/]  "
                 + (
                     f"key from ${args.api_key_env}"
                     if key
                     else f"no key (${args.api_key_env} unset)"
                 )
             )
-        data = probe(args.base_url, args.model, api_key=key, **options)
-    report = analyse(data, thresholds)
+        report = analyse(probe(base_url, model, api_key=key, **options), thresholds)
+        if console is not None:
+            render_report(report, console, thresholds)
+            console.print()
+        reports.append(report)
+    if len(reports) == 1:
+        if console is None:
+            _show(reports[0].to_dict(), None, lambda: None)
+        return reports[0].exit_status
+    comparison = compare(reports)
+    _show(comparison.to_dict(), console, lambda: render_comparison(comparison, console))
+    return comparison.exit_status
+
+
+def _show(document: dict[str, Any], console: Any, render: Callable[[], None]) -> None:
     if console is None:
-        sys.stdout.write(json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n")
+        sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
     else:
-        render_report(report, console, thresholds)
-    return report.exit_status
+        render()
+
+
+def _targets(urls: list[str], models: list[str]) -> list[tuple[str, str]] | None:
+    """The (base URL, model) pairs to check: one URL and several models, several URLs
+    and one model, or as many of each, paired in order; ``None`` otherwise."""
+    if len(urls) == 1 or len(models) == 1 or len(urls) == len(models):
+        count = max(len(urls), len(models))
+        return [
+            (urls[i if len(urls) > 1 else 0], models[i if len(models) > 1 else 0])
+            for i in range(count)
+        ]
+    return None
 
 
 def _demo(

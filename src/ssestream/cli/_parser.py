@@ -196,9 +196,18 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_check_arguments(parser: argparse.ArgumentParser) -> None:
     defaults = Thresholds()
     parser.add_argument(
-        "--base-url", metavar="URL", help="the API root, e.g. https://api.openai.com/v1"
+        "--base-url",
+        metavar="URL",
+        action="append",
+        help="the API root, e.g. https://api.openai.com/v1; give it several times to "
+        "compare routes side by side",
     )
-    parser.add_argument("--model", help="the model to ask (required unless --demo)")
+    parser.add_argument(
+        "--model",
+        action="append",
+        help="the model to ask (required unless --demo); give it several times to compare "
+        "models side by side",
+    )
     parser.add_argument(
         "--api-key-env",
         default="OPENAI_API_KEY",

@@ -222,3 +222,15 @@ def test_each_command_is_imported_only_when_it_runs() -> None:
         "['ssestream.cli._args', 'ssestream.cli._output', 'ssestream.cli._parser', "
         "'ssestream.cli._replay']"
     )
+
+
+@pytest.mark.parametrize(("recording", "status"), [("tool", 0), ("error", 1)])
+def test_demo_json_is_one_line_per_stream(
+    recording: str, status: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["demo", "--recording", recording, "--delay", "0", "--json"]) == status
+    [line] = capsys.readouterr().out.splitlines()
+    record = json.loads(line)
+    assert record["done"] is (status == 0)
+    assert (record["error"] is None) is (status == 0)
+    assert record["completion"]["object"] == "chat.completion"

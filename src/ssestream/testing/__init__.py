@@ -7,8 +7,15 @@ stalls, a buffering proxy, error statuses). Record new ones with
 :class:`RecordingTransport`. The pytest plugin (``ssestream.testing._plugin``,
 registered automatically) adds the ``sse_recording`` marker and the ``sse_transport``,
 ``sse_client`` and ``sse_async_client`` fixtures. :func:`create_app` and
-:func:`running_server` serve recordings over real loopback sockets, with the faults of
-``ssestream serve`` (they need the ``cli`` extra). This package does not import pytest.
+:func:`running_server` (or :func:`serve_forever`, in the foreground) serve recordings over
+real sockets, with the faults of :data:`FAULTS` (they need the ``cli`` extra). This
+package does not import pytest.
+
+Its rooms: ``_recording`` (the format and the loader), ``_record`` (the recorder),
+``_plan`` and ``_replay`` (the transport), ``_faults`` (the fault catalogue and the pure
+planning of every served response), ``_server`` (the app and its limits), ``_plugin``.
+Everything public is exported here, with the types the signatures use (:data:`Split`,
+:data:`CutWith`, :data:`Match`, :data:`Pace`).
 
 See ``docs/testing.md``.
 """

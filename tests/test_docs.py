@@ -17,7 +17,16 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = ["index.md", "decoding.md", "streams.md", "accumulation.md", "testing.md", "cli.md"]
+PAGES = [
+    "index.md",
+    "decoding.md",
+    "streams.md",
+    "accumulation.md",
+    "events.md",
+    "relay.md",
+    "testing.md",
+    "cli.md",
+]
 FENCE = re.compile(r"^```(\w*)[^\n]*\n(.*?)^```\s*$", re.S | re.M)
 
 

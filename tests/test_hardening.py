@@ -466,3 +466,15 @@ def test_httpx_is_not_needed_for_a_byte_source() -> None:
     with pytest.raises(StreamInterruptedError):
         list(stream)
     assert httpx.__name__  # imported for HTTP_LIBS; the stream did not need it
+
+
+def test_server_sent_event_encode_round_trips() -> None:
+    events = [
+        ssestream.ServerSentEvent(data="a\nb", event="update", id="7", retry=1500),
+        ssestream.ServerSentEvent(data="", id="x"),
+        ssestream.ServerSentEvent(data=" lead"),
+    ]
+    for event in events:  # each to a fresh reader: an ID persists across events
+        assert SSEDecoder().feed(event.encode()) == [event]
+    with pytest.raises(ValueError, match="line end"):
+        ssestream.ServerSentEvent(data="x", event="a\nid: 9").encode()

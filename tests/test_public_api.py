@@ -83,7 +83,13 @@ def test_every_public_name_has_a_docstring(name: str) -> None:
         assert doc.strip().splitlines()[0].strip(), f"{name}: empty summary line"
     else:
         # Constants: an attribute docstring in the module that defines them.
-        modules = ["ssestream._decoder", "ssestream._parser"]
+        modules = [
+            "ssestream._decoder",
+            "ssestream._parser",
+            "ssestream._encoder",
+            "ssestream._partial_json",
+            "ssestream._events",
+        ]
         docs = {k: v for m in modules for k, v in attribute_docstrings(m).items()}
         assert docs.get(name, "").strip(), f"{name} has no attribute docstring"
 
@@ -117,7 +123,7 @@ def test_every_public_member_is_documented(name: str) -> None:
 
 def test_exceptions_share_one_root() -> None:
     errors = [getattr(ssestream, n) for n in PUBLIC if n.endswith("Error")]
-    assert len(errors) == 7
+    assert len(errors) == 8
     for error in errors:
         assert issubclass(error, ssestream.SSEStreamError)
         assert issubclass(error, Exception)
@@ -132,9 +138,13 @@ def test_exceptions_share_one_root() -> None:
         "ssestream._decoder",
         "ssestream._types",
         "ssestream._accumulator",
+        "ssestream._events",
         "ssestream._parser",
         "ssestream._streams",
         "ssestream._exceptions",
+        "ssestream._encoder",
+        "ssestream._partial_json",
+        "ssestream._relay",
     ],
 )
 def test_private_modules_declare_all(module: str) -> None:
@@ -150,7 +160,15 @@ def test_private_modules_declare_all(module: str) -> None:
 
 def test_the_core_imports_no_io_library() -> None:
     """The pure core (decoder, types, accumulator, parser) imports only the stdlib."""
-    for module in ("_decoder", "_types", "_accumulator", "_parser", "_exceptions"):
+    for module in (
+        "_decoder",
+        "_types",
+        "_accumulator",
+        "_parser",
+        "_exceptions",
+        "_encoder",
+        "_partial_json",
+    ):
         source = inspect.getsource(importlib.import_module(f"ssestream.{module}"))
         imported = set()
         for node in ast.walk(ast.parse(source)):

@@ -6,22 +6,46 @@ Four layers, each usable on its own:
 * :class:`ChatStream` / :class:`AsyncChatStream` - typed :class:`ChatCompletionChunk`
   iterators over an ``httpx``/``httpx2`` response or any byte source, with typed errors;
 * :class:`ChatCompletionAccumulator` - folds chunks back into a :class:`ChatCompletion`;
+* typed events (:class:`ContentDelta`, :class:`ToolCallDone`...) - ``stream.events()``
+  or :class:`ChatEventBuilder`, routed by the accumulator;
 * :mod:`ssestream.testing` - record and replay streams to test clients.
 """
 
 from .__about__ import __version__
 from ._accumulator import ChatCompletionAccumulator
 from ._decoder import DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_LINE_BYTES, ServerSentEvent, SSEDecoder
+from ._encoder import DONE, encode_chunk, encode_event
+from ._events import (
+    ChatEventBuilder,
+    ChatStreamEvent,
+    ChoiceFinished,
+    ChunkEvent,
+    ContentDelta,
+    ContentDone,
+    LogprobsDelta,
+    ReasoningDelta,
+    ReasoningDone,
+    RefusalDelta,
+    RefusalDone,
+    StreamEnded,
+    ToolCallArgumentsDelta,
+    ToolCallDone,
+    ToolCallStarted,
+    UsageReceived,
+)
 from ._exceptions import (
     APIStatusError,
     ChunkParseError,
     LimitExceededError,
+    PartialJSONError,
     SSEStreamError,
     StreamAPIError,
     StreamInterruptedError,
     UnexpectedContentTypeError,
 )
 from ._parser import END, ERROR_BODY_BYTES, NEED_DATA, ChatStreamParser
+from ._partial_json import PartialJSONParser
+from ._relay import Relay, relay_headers
 from ._streams import (
     AsyncChatStream,
     ChatStream,
@@ -30,6 +54,7 @@ from ._streams import (
     connect_chat,
     iter_events,
 )
+from ._timings import StreamTimings
 from ._types import (
     ChatCompletion,
     ChatCompletionChunk,
@@ -51,6 +76,7 @@ from ._types import (
 __all__ = [
     "DEFAULT_MAX_EVENT_BYTES",
     "DEFAULT_MAX_LINE_BYTES",
+    "DONE",
     "END",
     "ERROR_BODY_BYTES",
     "NEED_DATA",
@@ -61,30 +87,53 @@ __all__ = [
     "ChatCompletionChunk",
     "ChatCompletionMessage",
     "ChatCompletionMessageToolCall",
+    "ChatEventBuilder",
     "ChatStream",
+    "ChatStreamEvent",
     "ChatStreamParser",
     "Choice",
     "ChoiceDelta",
     "ChoiceDeltaFunctionCall",
     "ChoiceDeltaToolCall",
     "ChoiceDeltaToolCallFunction",
+    "ChoiceFinished",
     "ChoiceLogprobs",
     "ChunkChoice",
+    "ChunkEvent",
     "ChunkParseError",
     "CompletionUsage",
+    "ContentDelta",
+    "ContentDone",
     "Function",
     "FunctionCall",
     "LimitExceededError",
+    "LogprobsDelta",
+    "PartialJSONError",
+    "PartialJSONParser",
+    "ReasoningDelta",
+    "ReasoningDone",
+    "RefusalDelta",
+    "RefusalDone",
+    "Relay",
     "SSEDecoder",
     "SSEStreamError",
     "ServerSentEvent",
     "StreamAPIError",
+    "StreamEnded",
     "StreamInterruptedError",
+    "StreamTimings",
     "TokenLogprob",
+    "ToolCallArgumentsDelta",
+    "ToolCallDone",
+    "ToolCallStarted",
     "UnexpectedContentTypeError",
+    "UsageReceived",
     "__version__",
     "aconnect_chat",
     "aiter_events",
     "connect_chat",
+    "encode_chunk",
+    "encode_event",
     "iter_events",
+    "relay_headers",
 ]

@@ -102,6 +102,25 @@ class ServerSentEvent(tuple):  # type: ignore[type-arg]
         """
         return json.loads(self[1])
 
+    def encode(self) -> bytes:
+        """Return the event as ``text/event-stream`` bytes that decode back to it.
+
+        :func:`ssestream.encode_event` with this event's fields: no ``event:`` line for
+        the default type ``"message"``, no ``id:`` line for an empty ID (a fresh
+        reader's last event ID is already ``""``).
+
+        Raises:
+            ValueError: a field would inject another (see :func:`ssestream.encode_event`).
+        """
+        from ._encoder import encode_event  # the writer side, loaded when first used
+
+        return encode_event(
+            self[1],
+            event=None if self[0] == "message" else self[0],
+            id=self[2] or None,
+            retry=self[3],
+        )
+
     def __repr__(self) -> str:
         retry = "" if self[3] is None else f", retry={self[3]!r}"
         return f"ServerSentEvent(event={self[0]!r}, data={self[1]!r}, id={self[2]!r}{retry})"

@@ -8,7 +8,8 @@ The hierarchy::
     ├── UnexpectedContentTypeError    200, but the body is neither SSE nor JSON (a proxy's page)
     ├── StreamAPIError                the server sent an error inside a 200 stream
     ├── ChunkParseError               a data payload that is not a JSON object
-    └── StreamInterruptedError        the transport failed mid-body (the httpx error as cause)
+    ├── StreamInterruptedError        the transport failed mid-body (the httpx error as cause)
+    └── PartialJSONError              text that can never become JSON (also a ValueError)
 
 Every error has the attributes ``completion`` (the :class:`ChatCompletion` rebuilt from
 what arrived before the error, or ``None`` where no chat stream was involved),
@@ -35,6 +36,7 @@ __all__ = [
     "APIStatusError",
     "ChunkParseError",
     "LimitExceededError",
+    "PartialJSONError",
     "SSEStreamError",
     "StreamAPIError",
     "StreamInterruptedError",
@@ -227,3 +229,22 @@ class StreamInterruptedError(SSEStreamError):
         response: the response being read, or ``None`` for a byte iterable.
         event: always ``None``.
     """
+
+
+class PartialJSONError(SSEStreamError, ValueError):
+    """Text that can never become one JSON value (RFC 8259), or ended too early.
+
+    Raised by :meth:`PartialJSONParser.feed` at the first character that no continuation
+    can make valid, and by :meth:`PartialJSONParser.finish` when the text ends before the
+    value does. It is a ``ValueError`` (like ``json.JSONDecodeError``) and an
+    ``SSEStreamError`` (the root of ssestream's errors on bad input).
+
+    Attributes:
+        position: the offset, in characters (code points) from the start of all the text
+            fed, of the offending character; for an early end, the length of the text.
+        message: what was wrong and where (also ``str(error)``).
+    """
+
+    def __init__(self, message: str, *, position: int) -> None:
+        super().__init__(message)
+        self.position = position

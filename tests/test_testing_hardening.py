@@ -490,3 +490,33 @@ def test_serve_still_answers_a_normal_request_within_the_limits(limited: tuple[s
     response = httpx.post(f"http://{host}:{port}/v1/chat/completions", json={"stream": True})
     assert response.status_code == 200
     assert response.content.endswith(b"data: [DONE]\n\n")
+
+
+# --------------------------------------------------------------------------- shared helpers
+
+
+@pytest.mark.parametrize("wrapped", [True, False], ids=["zlib", "raw"])
+def test_a_deflate_body_is_undone_the_same_way_by_replay_and_by_the_probe(wrapped: bool) -> None:
+    # Servers send "deflate" zlib-wrapped (RFC 9110) or raw (common; httpx accepts both):
+    # the replay planner now uses the probe's decoder, which takes both.
+    import zlib
+
+    from ssestream._http import body_decoder, media_type
+    from ssestream.testing import Exchange, Read, decoded_exchange
+
+    body = DEMO.read_bytes()
+    compressor = zlib.compressobj(wbits=zlib.MAX_WBITS if wrapped else -zlib.MAX_WBITS)
+    data = compressor.compress(body) + compressor.flush()
+    exchange = Exchange(
+        headers=(("content-type", "text/event-stream"), ("content-encoding", "deflate")),
+        reads=(Read(t=0.0, data=data[:10]), Read(t=0.5, data=data[10:])),
+    )
+    decoded = decoded_exchange(exchange)
+    assert decoded.body == body
+    assert dict(decoded.headers) == {"content-type": "text/event-stream"}
+    decoder = body_decoder("Deflate ")
+    assert decoder is not None
+    assert decoder.decompress(data) + decoder.flush() == body
+    assert body_decoder("br") is None
+    assert media_type("Text/Event-Stream; charset=utf-8") == "text/event-stream"
+    assert media_type(None) == ""

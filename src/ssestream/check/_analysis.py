@@ -96,6 +96,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import ChatCompletionChunk
+from .._http import media_type
 from .._parser import error_fields  # the parser's reading of error payloads
 from ._records import (
     _MODEL_WORD,
@@ -435,8 +436,7 @@ def _buffering(metrics: StreamMetrics, thresholds: Thresholds) -> Problem | None
 
 
 def _media(headers: Mapping[str, str | None], name: str = "content-type") -> str:
-    value = headers.get(name) or ""
-    return value.split(";", 1)[0].strip().lower()
+    return media_type(headers.get(name))
 
 
 def _stream_problems(

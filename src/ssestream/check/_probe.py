@@ -32,6 +32,7 @@ from .. import (
     LimitExceededError,
     StreamAPIError,
 )
+from .._http import body_decoder
 from .._redact import redact_text, redact_url
 from ._analysis import _refusal
 from ._records import (
@@ -153,46 +154,6 @@ def _parse_error(exc: ChunkParseError | LimitExceededError) -> str:
     if data and not data.lstrip().startswith("{"):
         return f"JSON but not an object: {data[:120]!r}"
     return exc.message
-
-
-class _Identity:
-    def decompress(self, data: bytes) -> bytes:
-        return data
-
-    def flush(self) -> bytes:
-        return b""
-
-
-class _Deflate:
-    """``deflate`` as servers send it: zlib-wrapped, or raw (as httpx accepts both)."""
-
-    def __init__(self) -> None:
-        self._first = True
-        self._decoder = zlib.decompressobj()
-
-    def decompress(self, data: bytes) -> bytes:
-        if self._first and data:
-            self._first = False
-            try:
-                return self._decoder.decompress(data)
-            except zlib.error:
-                self._decoder = zlib.decompressobj(-zlib.MAX_WBITS)
-        return self._decoder.decompress(data)
-
-    def flush(self) -> bytes:
-        return self._decoder.flush()
-
-
-def _body_decoder(encoding: str) -> Any:
-    """A decoder with ``decompress``/``flush`` for a ``Content-Encoding``, or ``None``."""
-    encoding = encoding.strip().lower()
-    if encoding in ("", "identity"):
-        return _Identity()
-    if encoding in ("gzip", "x-gzip"):
-        return zlib.decompressobj(zlib.MAX_WBITS | 16)
-    if encoding == "deflate":
-        return _Deflate()
-    return None
 
 
 class _ReadTap:
@@ -413,7 +374,7 @@ def _stream(
                         observer.text(run, "content", delta.content)
 
         feeder = _Feeder(on_chunk)
-        decoder = _body_decoder(exchange.headers.get("content-encoding", ""))
+        decoder = body_decoder(exchange.headers.get("content-encoding", ""))
         tap = _ReadTap(response, started, head_time)
         decode_error = None
         transport_error = None

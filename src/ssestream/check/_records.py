@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .. import ERROR_BODY_BYTES
+from .._http import media_type
 
 __all__ = [
     "BODY_EXCERPT_BYTES",
@@ -140,7 +141,7 @@ class Exchange:
     @property
     def content_type(self) -> str:
         """The media type of ``Content-Type`` in lower case, without parameters ("" if none)."""
-        return self.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        return media_type(self.headers.get("content-type"))
 
     def json(self) -> Any:
         """The body decoded as JSON, or ``None`` when it is not JSON."""

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from .._exceptions import SSEStreamError, StreamAPIError
+from .._http import body_decoder, media_type
 from .._streams import ChatStream
 from .._types import ChatCompletion, ChoiceDelta
 from ._plan import (
@@ -161,7 +162,9 @@ def decoded_exchange(exchange: Exchange) -> Exchange:
     Each read keeps its time; a read that decodes to nothing is dropped. The
     ``content-encoding`` and ``content-length`` headers are removed. An exchange without
     an encoding (or with ``identity``) is returned as is. ``gzip``, ``x-gzip`` and
-    ``deflate`` (zlib) are undone: the encodings httpx asks for without extra packages.
+    ``deflate`` (zlib-wrapped or raw) are undone by :func:`ssestream._http.body_decoder`,
+    the decoder the probe of ``ssestream check`` uses: the encodings httpx asks for
+    without extra packages.
 
     Raises:
         ValueError: another encoding (``br``, ``zstd``...), several, or a corrupt body.
@@ -175,9 +178,9 @@ def decoded_exchange(exchange: Exchange) -> Exchange:
     ]
     if not encodings:
         return exchange
-    if len(encodings) > 1 or encodings[0] not in ("gzip", "x-gzip", "deflate"):
+    decompressor = body_decoder(encodings[0]) if len(encodings) == 1 else None
+    if decompressor is None:
         raise ValueError(f"cannot undo the content-encoding {', '.join(encodings)}")
-    decompressor = zlib.decompressobj(32 + zlib.MAX_WBITS)  # gzip or zlib, by header
     reads: list[Read] = []
     try:
         for read in exchange.reads:
@@ -206,11 +209,7 @@ def no_events_reason(exchange: Exchange) -> str | None:
     statuses and content types are replayed as recorded.
     """
     media = next(
-        (
-            v.split(";")[0].strip().lower()
-            for k, v in exchange.headers
-            if k.lower() == "content-type"
-        ),
+        (media_type(value) for name, value in exchange.headers if name.lower() == "content-type"),
         "",
     )
     if exchange.status_code != 200 or media not in ("", "text/event-stream"):

@@ -8,6 +8,9 @@ Four layers, each usable on its own:
 * :class:`ChatCompletionAccumulator` - folds chunks back into a :class:`ChatCompletion`;
 * typed events (:class:`ContentDelta`, :class:`ToolCallDone`...) - ``stream.events()``
   or :class:`ChatEventBuilder`, routed by the accumulator;
+* :class:`ResponseStream` / :class:`AsyncResponseStream` (over a
+  :class:`ResponseStreamParser`) - the same for OpenAI Responses API streams: typed
+  :class:`ResponseStreamEvent` s and the rebuilt :class:`Response`;
 * :mod:`ssestream.testing` - record and replay streams to test clients.
 """
 
@@ -46,6 +49,29 @@ from ._exceptions import (
 from ._parser import END, ERROR_BODY_BYTES, NEED_DATA, ChatStreamParser
 from ._partial_json import PartialJSONParser
 from ._relay import Relay, relay_headers
+from ._responses_parser import ResponseMismatch, ResponseStreamParser
+from ._responses_streams import (
+    AsyncResponseStream,
+    ResponseStream,
+    aconnect_responses,
+    connect_responses,
+)
+from ._responses_types import (
+    Response,
+    ResponseAnnotationEvent,
+    ResponseContentPart,
+    ResponseContentPartEvent,
+    ResponseErrorEvent,
+    ResponseLifecycleEvent,
+    ResponseOutputItem,
+    ResponseOutputItemEvent,
+    ResponseStreamEvent,
+    ResponseSummaryPartEvent,
+    ResponseTextDeltaEvent,
+    ResponseTextDoneEvent,
+    ResponseUsage,
+    looks_like_responses_event,
+)
 from ._streams import (
     AsyncChatStream,
     ChatStream,
@@ -82,6 +108,7 @@ __all__ = [
     "NEED_DATA",
     "APIStatusError",
     "AsyncChatStream",
+    "AsyncResponseStream",
     "ChatCompletion",
     "ChatCompletionAccumulator",
     "ChatCompletionChunk",
@@ -115,6 +142,22 @@ __all__ = [
     "RefusalDelta",
     "RefusalDone",
     "Relay",
+    "Response",
+    "ResponseAnnotationEvent",
+    "ResponseContentPart",
+    "ResponseContentPartEvent",
+    "ResponseErrorEvent",
+    "ResponseLifecycleEvent",
+    "ResponseMismatch",
+    "ResponseOutputItem",
+    "ResponseOutputItemEvent",
+    "ResponseStream",
+    "ResponseStreamEvent",
+    "ResponseStreamParser",
+    "ResponseSummaryPartEvent",
+    "ResponseTextDeltaEvent",
+    "ResponseTextDoneEvent",
+    "ResponseUsage",
     "SSEDecoder",
     "SSEStreamError",
     "ServerSentEvent",
@@ -130,10 +173,13 @@ __all__ = [
     "UsageReceived",
     "__version__",
     "aconnect_chat",
+    "aconnect_responses",
     "aiter_events",
     "connect_chat",
+    "connect_responses",
     "encode_chunk",
     "encode_event",
     "iter_events",
+    "looks_like_responses_event",
     "relay_headers",
 ]

@@ -53,6 +53,7 @@ from ._exceptions import (
     StreamInterruptedError,
     UnexpectedContentTypeError,
 )
+from ._responses_types import looks_like_responses_event
 from ._timings import Clock, StreamTimer, StreamTimings
 from ._types import ChatCompletion, ChatCompletionChunk
 
@@ -588,7 +589,8 @@ class ChatStreamParser(BaseStreamParser):
             APIStatusError, UnexpectedContentTypeError: the head was refused (once the
                 error body is read; ``completion`` is ``None``).
             StreamAPIError: the server sent an error event or error payload.
-            ChunkParseError: an event's data is not a chat-completion chunk.
+            ChunkParseError: an event's data is not a chat-completion chunk (also for an
+                OpenAI Responses API stream, which the error names).
             LimitExceededError: a line, an event or a plain JSON body was too large.
             StreamInterruptedError: the transport failed (see :meth:`receive_failure`).
         The stream is over after any of them; ``completion`` is attached.
@@ -613,6 +615,8 @@ class ChatStreamParser(BaseStreamParser):
             if event[0] != "message":
                 if event[0] == "error":
                     raise self.abort(self._stream_error(event, event[1]))
+                if looks_like_responses_event(event):
+                    raise self.abort(self._responses_error(event))
                 self.ignored_events += 1
                 continue
             data = event[1]
@@ -676,6 +680,8 @@ class ChatStreamParser(BaseStreamParser):
     def _chunk(self, payload: Any, event: ServerSentEvent | None) -> ChatCompletionChunk:
         """Check one decoded payload, add it to the accumulator and wrap it."""
         if type(payload) is dict and not payload.get("error") and payload.get("object") != "error":
+            if "choices" not in payload and event and looks_like_responses_event(event, payload):
+                raise self.abort(self._responses_error(event))
             try:
                 self._add(payload)
             except ChunkParseError as exc:
@@ -696,6 +702,16 @@ class ChatStreamParser(BaseStreamParser):
             )
             raise self.abort(error)
         raise self.abort(self._stream_error(event, payload))
+
+    def _responses_error(self, event: ServerSentEvent) -> ChunkParseError:
+        name = event[0] if event[0] != "message" else "data-only"
+        return ChunkParseError(
+            f"event {self.events - 1} ({bounded(name, 80)}) belongs to an OpenAI Responses "
+            "API stream (POST /v1/responses), not a chat-completion stream: read it with "
+            "ssestream.ResponseStream / AsyncResponseStream",
+            position=self.events - 1,
+            event=event,
+        )
 
     def _stream_error(self, event: ServerSentEvent | None, body: Any) -> StreamAPIError:
         payload = body

@@ -520,3 +520,27 @@ def test_a_deflate_body_is_undone_the_same_way_by_replay_and_by_the_probe(wrappe
     assert body_decoder("br") is None
     assert media_type("Text/Event-Stream; charset=utf-8") == "text/event-stream"
     assert media_type(None) == ""
+
+
+def test_serve_access_log_shows_no_secret_query_parameter() -> None:
+    import logging
+
+    pytest.importorskip("starlette")
+    from ssestream.testing import create_app
+
+    create_app([DEMO])  # installs the filter on uvicorn's access logger
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5", "POST", "/v1/chat/completions?key=SECRETKEY&a=1", "1.1", 200),
+        None,
+    )
+    for log_filter in logging.getLogger("uvicorn.access").filters:
+        assert isinstance(log_filter, logging.Filter)
+        assert log_filter.filter(record)
+    assert record.getMessage() == (
+        '127.0.0.1:5 - "POST /v1/chat/completions?key=REDACTED&a=1 HTTP/1.1" 200'
+    )

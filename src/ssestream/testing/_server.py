@@ -21,6 +21,7 @@ from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from .._redact import redact_url
 from ._faults import (
     AUTH_401,
     DEFAULT_EVENT_GAP,
@@ -109,10 +110,24 @@ class _QuietAbort(logging.Filter):
         return not (record.exc_info and _is_abort(record.exc_info[1]))
 
 
+class _RedactedAccessLog(logging.Filter):
+    """Redacts the request target in uvicorn's access log (``"POST /v1/x?key=..."``):
+    ``serve`` prints it, and a client may put its key in the query (Gemini's ``?key=``)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
+            record.args = (*args[:2], redact_url(args[2]), *args[3:])
+        return True
+
+
 def _quiet_aborts() -> None:
     logger = logging.getLogger("uvicorn.error")
     if not any(isinstance(f, _QuietAbort) for f in logger.filters):
         logger.addFilter(_QuietAbort())
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, _RedactedAccessLog) for f in access.filters):
+        access.addFilter(_RedactedAccessLog())
 
 
 def _openai_error(status: int, message: str, error_type: str) -> ErrorResponse:

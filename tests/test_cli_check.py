@@ -36,7 +36,7 @@ from ssestream.check import (
     validate_chunk,
 )
 from ssestream.check._probe import _refused_head
-from ssestream.check._records import _RUNS, _STREAM_HEADERS
+from ssestream.check._records import RUNS, STREAM_HEADERS
 from ssestream.cli import main
 from ssestream.cli._check import DEMO_RECORDING
 
@@ -113,7 +113,7 @@ def stream(
         ChunkArrival(read=g, time=t, payload=p, error=None if p is not None else "not JSON")
         for t, g, p in zip(times, groups, payloads, strict=True)
     )
-    accept = _RUNS[run]
+    accept = RUNS[run]
     return StreamRecord(
         run=run,
         accept_encoding=accept,
@@ -700,7 +700,7 @@ def test_json_output_schema() -> None:
         assert problem["code"] in _check.PROBLEM_CODES
     run = out["metrics"]["streaming"]
     assert set(run["inter_chunk"]) == {"p50", "p90", "p99", "max", "mean"}
-    assert set(run["headers"]) == set(_STREAM_HEADERS)
+    assert set(run["headers"]) == set(STREAM_HEADERS)
     assert out["problems"][0]["evidence"][0].startswith("identity: ")
 
 

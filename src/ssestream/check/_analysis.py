@@ -99,11 +99,11 @@ from .. import ChatCompletionChunk
 from .._http import media_type
 from .._parser import error_fields  # the parser's reading of error payloads
 from ._records import (
-    _MODEL_WORD,
-    _STREAM_HEADERS,
     MAX_CHUNKS,
     MAX_READS,
+    MODEL_WORD,
     PROBLEM_CODES,
+    STREAM_HEADERS,
     CheckData,
     ChunkArrival,
     ChunkDeviation,
@@ -113,11 +113,11 @@ from ._records import (
     StreamMetrics,
     StreamRecord,
     Thresholds,
-    _rounded,
+    rounded,
 )
-from ._shape import _chunk_numbers, _deviations, _is_int
+from ._shape import chunk_deviations, chunk_numbers, is_int
 
-__all__ = ["analyse", "analyse_stream", "percentile"]
+__all__ = ["analyse", "analyse_stream", "percentile", "refusal_problem"]
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
@@ -232,10 +232,10 @@ def analyse_stream(
     """
     thresholds = thresholds or Thresholds()
     exchange = record.exchange
-    headers = {name: exchange.headers.get(name) for name in _STREAM_HEADERS}
+    headers = {name: exchange.headers.get(name) for name in STREAM_HEADERS}
     chunks = record.chunks
     # A plain JSON body is a chat.completion, not chunks: not_streamed says it all.
-    deviations = _deviations(chunks) if record.streamed is not False else ()
+    deviations = chunk_deviations(chunks) if record.streamed is not False else ()
     malformed = {
         number
         for deviation in deviations
@@ -271,9 +271,9 @@ def analyse_stream(
     ]
     usage = usage_payloads[-1] if usage_payloads else {}
     prompt_tokens = usage.get("prompt_tokens")
-    prompt_tokens = prompt_tokens if _is_int(prompt_tokens) else None
+    prompt_tokens = prompt_tokens if is_int(prompt_tokens) else None
     completion_tokens = usage.get("completion_tokens")
-    completion_tokens = completion_tokens if _is_int(completion_tokens) else None
+    completion_tokens = completion_tokens if is_int(completion_tokens) else None
     finish_reason = None
     for chunk in chunks:
         choices = chunk.payload.get("choices") if chunk.payload is not None else None
@@ -503,7 +503,7 @@ def _stream_problems(
                 message=f"{metrics.malformed_chunks} of {metrics.chunks} chunks do not have "
                 "the chat.completion.chunk shape",
                 evidence=tuple(
-                    f"chunk {_chunk_numbers(deviation.chunks)}: {deviation.message}"
+                    f"chunk {chunk_numbers(deviation.chunks)}: {deviation.message}"
                     for deviation in errors[:5]
                 ),
                 hint="Each `data:` payload must be one complete JSON chat.completion.chunk "
@@ -637,7 +637,9 @@ def _stream_problems(
     return problems
 
 
-def _refusal(exchange: Exchange, *, what: str, key_env: str, key_set: bool) -> Problem | None:
+def refusal_problem(
+    exchange: Exchange, *, what: str, key_env: str, key_set: bool
+) -> Problem | None:
     """The problem of a request that got no usable answer, or ``None`` if it got one."""
     shown = f"{exchange.method} {exchange.url}"
     if exchange.error is not None:
@@ -685,7 +687,7 @@ def _refusal(exchange: Exchange, *, what: str, key_env: str, key_set: bool) -> P
     # The parser's reading of an error payload: OpenAI's shape, Ollama's, vLLM's...
     message, _, code, _ = error_fields(payload)
     mentions_model = code == "model_not_found" or (
-        message is not None and _MODEL_WORD.search(message) is not None
+        message is not None and MODEL_WORD.search(message) is not None
     )
     if status in (400, 404) and mentions_model:
         return Problem(
@@ -778,7 +780,7 @@ def _completion_warnings(exchange: Exchange) -> tuple[dict[str, Any], list[str]]
     usage = payload.get("usage")
     if isinstance(usage, dict):
         for name in ("prompt_tokens", "completion_tokens"):
-            if _is_int(usage.get(name)):
+            if is_int(usage.get(name)):
                 metrics[name] = usage[name]
     else:
         found.append("usage is missing")
@@ -920,12 +922,14 @@ def analyse(data: CheckData, thresholds: Thresholds | None = None) -> Report:
             model=data.model,
             problems=tuple(_merge([("", problems)])),
             warnings=tuple(warnings),
-            metrics=_rounded(metrics),
+            metrics=rounded(metrics),
             deviations=deviations,
         )
 
     def refusal(exchange: Exchange, what: str) -> Problem | None:
-        return _refusal(exchange, what=what, key_env=data.api_key_env, key_set=data.api_key_set)
+        return refusal_problem(
+            exchange, what=what, key_env=data.api_key_env, key_set=data.api_key_set
+        )
 
     discovery = data.discovery
     discovery_problem = None
@@ -1005,7 +1009,7 @@ def analyse(data: CheckData, thresholds: Thresholds | None = None) -> Report:
                     message=f"{record.run}: chunks deviate from the chat.completion.chunk "
                     "shape in ways tolerant clients accept",
                     evidence=tuple(
-                        f"chunk {_chunk_numbers(deviation.chunks)}: {deviation.message}"
+                        f"chunk {chunk_numbers(deviation.chunks)}: {deviation.message}"
                         for deviation in minor[:5]
                     ),
                     hint="Strict clients (typed SDKs) may reject these fields.",

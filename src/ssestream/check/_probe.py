@@ -34,15 +34,15 @@ from .. import (
 )
 from .._http import body_decoder
 from .._redact import redact_text, redact_url
-from ._analysis import _refusal
+from ._analysis import refusal_problem
 from ._records import (
-    _RUNS,
     BODY_EXCERPT_BYTES,
     DEFAULT_MAX_TIME,
     DEFAULT_MAX_TOKENS,
     DEFAULT_PROMPT,
     MAX_CHUNKS,
     MAX_READS,
+    RUNS,
     CheckData,
     ChunkArrival,
     Exchange,
@@ -323,7 +323,7 @@ def _stream(
     """One streaming request, every read and chunk timed from sending it."""
     import httpx
 
-    accept_encoding = _RUNS[run]
+    accept_encoding = RUNS[run]
     request = client.build_request(
         "POST",
         url,
@@ -472,7 +472,7 @@ def _refused_head(status: int, headers: Mapping[str, str], media: str) -> bool:
 
 
 def _refused(exchange: Exchange) -> bool:
-    return _refusal(exchange, what="", key_env="", key_set=False) is not None
+    return refusal_problem(exchange, what="", key_env="", key_set=False) is not None
 
 
 def probe(
@@ -570,7 +570,7 @@ def probe(
             return data
         streaming = {**body, "stream": True, "stream_options": {"include_usage": True}}
         records: list[StreamRecord] = []
-        for run, accept_encoding in _RUNS.items():
+        for run, accept_encoding in RUNS.items():
             if budget.expired():
                 break
             observer.request(

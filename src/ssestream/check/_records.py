@@ -22,10 +22,14 @@ __all__ = [
     "DEFAULT_MAX_TIME",
     "DEFAULT_MAX_TOKENS",
     "DEFAULT_PROMPT",
+    "FINISH_REASONS",
     "MAX_CHUNKS",
     "MAX_READS",
+    "MODEL_WORD",
     "PROBLEM_CODES",
     "REFUSAL_CODES",
+    "RUNS",
+    "STREAM_HEADERS",
     "CheckData",
     "ChunkArrival",
     "ChunkDeviation",
@@ -37,6 +41,7 @@ __all__ = [
     "StreamMetrics",
     "StreamRecord",
     "Thresholds",
+    "rounded",
 ]
 
 DEFAULT_PROMPT = "Count from 1 to 40, separated by spaces. Reply with the numbers only."
@@ -94,7 +99,7 @@ PROBLEM_CODES = (
 """Every problem code :func:`analyse` can report, refusals first (exit status 1 for the
 others)."""
 
-_STREAM_HEADERS = (
+STREAM_HEADERS = (
     "content-type",
     "content-length",
     "content-encoding",
@@ -102,9 +107,16 @@ _STREAM_HEADERS = (
     "x-accel-buffering",
     "transfer-encoding",
 )
-_FINISH_REASONS = frozenset({"stop", "length", "tool_calls", "content_filter", "function_call"})
-_RUNS = {"identity": "identity", "gzip": "gzip, deflate"}
-_MODEL_WORD = re.compile(r"\bmodel\b", re.IGNORECASE)  # "model", not "models" (a URL)
+"""The response headers that matter for streaming, shown in the report."""
+
+FINISH_REASONS = frozenset({"stop", "length", "tool_calls", "content_filter", "function_call"})
+"""The ``finish_reason`` values of the OpenAI API reference; others are a warning."""
+
+RUNS = {"identity": "identity", "gzip": "gzip, deflate"}
+"""The streaming requests, by name, with the ``Accept-Encoding`` each sends."""
+
+MODEL_WORD = re.compile(r"\bmodel\b", re.IGNORECASE)
+"""The word "model" in an error message (not "models", as in a URL)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -440,7 +452,7 @@ class StreamMetrics:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form: every attribute by name, floats rounded to microseconds."""
-        return {key: _rounded(value) for key, value in asdict(self).items()}
+        return {key: rounded(value) for key, value in asdict(self).items()}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -500,9 +512,9 @@ class Report:
         }
 
 
-def _rounded(value: Any) -> Any:
+def rounded(value: Any) -> Any:
     if isinstance(value, float):
         return round(value, 6)
     if isinstance(value, dict):
-        return {key: _rounded(item) for key, item in value.items()}
+        return {key: rounded(item) for key, item in value.items()}
     return value

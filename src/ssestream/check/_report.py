@@ -10,7 +10,7 @@ from typing import Any
 
 from ._compare import Comparison
 from ._probe import CheckObserver
-from ._records import _RUNS, _STREAM_HEADERS, Exchange, Report, StreamRecord, Thresholds
+from ._records import RUNS, STREAM_HEADERS, Exchange, Report, StreamRecord, Thresholds
 
 __all__ = ["LiveObserver", "render_comparison", "render_report"]
 
@@ -38,7 +38,7 @@ class LiveObserver(CheckObserver):
 
     def request(self, step: str, description: str) -> None:
         self.console.print(f"[dim]-> {description}[/]")
-        if step in _RUNS and self.console.is_terminal:
+        if step in RUNS and self.console.is_terminal:
             from rich.live import Live
             from rich.text import Text
 
@@ -52,7 +52,7 @@ class LiveObserver(CheckObserver):
     def _panel(self, step: str) -> Any:
         from rich.panel import Panel
 
-        return Panel(self.body, title=f"streaming ({_RUNS[step]})", title_align="left")
+        return Panel(self.body, title=f"streaming ({RUNS[step]})", title_align="left")
 
     def text(self, step: str, kind: str, text: str) -> None:
         if self.live is None:
@@ -180,7 +180,7 @@ def render_report(report: Report, console: Any, thresholds: Thresholds) -> None:
         headers.add_column("")
         for run in runs:
             headers.add_column(run["run"])
-        for name in _STREAM_HEADERS:
+        for name in STREAM_HEADERS:
             headers.add_row(name, *(str(run["headers"].get(name) or "-") for run in runs))
         console.print(headers)
     for title, items, style in (

@@ -12,16 +12,16 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from ._records import _FINISH_REASONS, ChunkArrival, ChunkDeviation
+from ._records import FINISH_REASONS, ChunkArrival, ChunkDeviation
 
-__all__ = ["validate_chunk"]
+__all__ = ["chunk_deviations", "chunk_numbers", "is_int", "validate_chunk"]
 
 
 def _kind(value: Any) -> str:
     return "null" if value is None else type(value).__name__
 
 
-def _is_int(value: Any) -> bool:
+def is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -57,7 +57,7 @@ def validate_chunk(payload: Any) -> list[tuple[str, str]]:
             warn(f"object is {payload['object']!r}, not 'chat.completion.chunk'")
     if "created" not in payload:
         warn("created is missing")
-    elif not _is_int(payload["created"]):
+    elif not is_int(payload["created"]):
         error(f"created is a {_kind(payload['created'])}, not an integer")
     if "model" not in payload:
         warn("model is missing")
@@ -71,7 +71,7 @@ def validate_chunk(payload: Any) -> list[tuple[str, str]]:
             for name in ("prompt_tokens", "completion_tokens", "total_tokens"):
                 if name not in usage:
                     warn(f"usage.{name} is missing")
-                elif not _is_int(usage[name]):
+                elif not is_int(usage[name]):
                     error(f"usage.{name} is a {_kind(usage[name])}, not an integer")
     if "choices" not in payload:
         error("choices is missing")
@@ -87,13 +87,13 @@ def validate_chunk(payload: Any) -> list[tuple[str, str]]:
             continue
         if "index" not in choice:
             warn(f"{where}.index is missing")
-        elif not _is_int(choice["index"]):
+        elif not is_int(choice["index"]):
             error(f"{where}.index is a {_kind(choice['index'])}, not an integer")
         reason = choice.get("finish_reason")
         if reason is not None:
             if not isinstance(reason, str):
                 error(f"{where}.finish_reason is a {_kind(reason)}, not a string")
-            elif reason not in _FINISH_REASONS:
+            elif reason not in FINISH_REASONS:
                 warn(f"{where}.finish_reason {reason!r} is not one of the API's values")
         logprobs = choice.get("logprobs")
         if logprobs is not None and not isinstance(logprobs, Mapping):
@@ -144,7 +144,7 @@ def _validate_delta(
             continue
         if "index" not in call:
             warn(f"{at}.index is missing")
-        elif not _is_int(call["index"]):
+        elif not is_int(call["index"]):
             error(f"{at}.index is a {_kind(call['index'])}, not an integer")
         if call.get("id") is not None and not isinstance(call["id"], str):
             error(f"{at}.id is a {_kind(call['id'])}, not a string")
@@ -160,7 +160,7 @@ def _validate_delta(
                 error(f"{at}.function.{name} is a {_kind(value)}, not a string")
 
 
-def _deviations(chunks: Sequence[ChunkArrival]) -> tuple[ChunkDeviation, ...]:
+def chunk_deviations(chunks: Sequence[ChunkArrival]) -> tuple[ChunkDeviation, ...]:
     """Every chunk's deviations, grouped by message, errors first, in order of appearance."""
     grouped: dict[tuple[str, str], list[int]] = {}
     for number, chunk in enumerate(chunks, 1):
@@ -177,7 +177,7 @@ def _deviations(chunks: Sequence[ChunkArrival]) -> tuple[ChunkDeviation, ...]:
     )
 
 
-def _chunk_numbers(numbers: Sequence[int], limit: int = 8) -> str:
+def chunk_numbers(numbers: Sequence[int], limit: int = 8) -> str:
     shown = ", ".join(str(number) for number in numbers[:limit])
     if len(numbers) > limit:
         shown += f", ... ({len(numbers)} chunks)"

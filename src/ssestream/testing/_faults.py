@@ -2,7 +2,7 @@
 
 Strategy: everything a response will do is decided before anything is served, as a
 :class:`~ssestream.testing._plan.Plan` per recorded exchange and per kind of request
-(streaming or not), by :class:`_Catalog`. The plans come from
+(streaming or not), by :class:`Catalog`. The plans come from
 :func:`ssestream.testing._plan.make_plan` (pacing, cuts, resets, stalls, buffering, error
 presets, ``[DONE]`` and ``Content-Type`` removal); the faults it does not know are pure
 transformations here, of the exchange before planning (malformed chunks, usage removal, an
@@ -50,9 +50,12 @@ __all__ = [
     "FAULTS",
     "HTML_PAGE_200",
     "PARTIAL_BUFFER_BURSTS",
+    "Catalog",
     "Pace",
     "decoded_exchange",
+    "longest_silence",
     "no_events_reason",
+    "timed_reads",
 ]
 
 Pace = Literal["recorded", "none"] | float
@@ -450,7 +453,7 @@ def _json_exchange(
 # --- Faults on the plan (pure) --------------------------------------------------------
 
 
-def _longest_silence(plan: Plan) -> float:
+def longest_silence(plan: Plan) -> float:
     """The longest time, in seconds, a client waits for the next byte of this plan's
     response (the head included; a stall is not counted): what a read timeout must
     exceed for the planned response to arrive whole."""
@@ -461,7 +464,7 @@ def _longest_silence(plan: Plan) -> float:
     return max(later - earlier for earlier, later in itertools.pairwise(times))
 
 
-def _timed_reads(plan: Plan) -> list[tuple[float, bytes]]:
+def timed_reads(plan: Plan) -> list[tuple[float, bytes]]:
     """The plan's reads as ``(due, data)`` pairs (due 0 when nothing is paced)."""
     due = plan.due if plan.due is not None else (0.0,) * len(plan.reads)
     return list(zip(due, plan.reads, strict=True))
@@ -484,7 +487,7 @@ def _gzipped(plan: Plan) -> Plan:
     (nginx ``gzip on``, a gzip middleware): a small body then arrives all at the end.
     """
     compressor = zlib.compressobj(6, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
-    timed = _timed_reads(plan)
+    timed = timed_reads(plan)
     reads: list[tuple[float, bytes]] = []
     for due, data in timed:
         out = compressor.compress(data)
@@ -501,7 +504,7 @@ def _gzipped(plan: Plan) -> Plan:
 def _bursts(plan: Plan, bursts: int = PARTIAL_BUFFER_BURSTS) -> Plan:
     """Hold the reads back and release them at the end of each 1/``bursts`` of the
     stream's duration, each burst joined into one read."""
-    timed = _timed_reads(plan)
+    timed = timed_reads(plan)
     if len(timed) < 2:
         return plan
     first = timed[0][0]
@@ -518,7 +521,7 @@ def _delayed_from(plan: Plan, offset: int, delay: float) -> Plan:
     """Delay every read from byte ``offset`` on (a read starts there) by ``delay`` s."""
     reads: list[tuple[float, bytes]] = []
     pos = 0
-    for due, data in _timed_reads(plan):
+    for due, data in timed_reads(plan):
         reads.append((due + delay if pos >= offset else due, data))
         pos += len(data)
     return _with_reads(plan, reads, end_at=plan.end_at + delay)
@@ -562,7 +565,7 @@ def _check_pace(pace: Pace) -> float | None:
     return float(pace)
 
 
-class _Catalog:
+class Catalog:
     """The plans of every chat exchange of the recordings, and which one answers next."""
 
     def __init__(

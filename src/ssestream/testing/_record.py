@@ -39,7 +39,7 @@ from ._recording import (
     response_line,
 )
 
-__all__ = ["RecordingTransport", "RecordingWarning"]
+__all__ = ["NetworkTransport", "RecordingTransport", "RecordingWarning"]
 
 
 class RecordingWarning(UserWarning):
@@ -355,7 +355,7 @@ class _RecordingStream:
         await self._stream.aclose()
 
 
-class _NetworkTransport:
+class NetworkTransport:
     """The real network through the request's own library: ``HTTPTransport()`` /
     ``AsyncHTTPTransport()`` of httpx or httpx2, made at first use (for the plugin)."""
 

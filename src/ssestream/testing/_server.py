@@ -26,10 +26,10 @@ from ._faults import (
     AUTH_401,
     DEFAULT_EVENT_GAP,
     DEFAULT_FIRST_TOKEN_DELAY,
+    Catalog,
     Pace,
-    _Catalog,
-    _longest_silence,
-    _timed_reads,
+    longest_silence,
+    timed_reads,
 )
 from ._plan import (
     ErrorResponse,
@@ -206,7 +206,7 @@ def create_app(
     if not (math.isfinite(request_timeout) and request_timeout > 0):
         raise ValueError(f"request_timeout must be a number of seconds > 0: {request_timeout!r}")
     loaded = [r if isinstance(r, Recording) else load_recording(r) for r in recordings]
-    catalog = _Catalog(
+    catalog = Catalog(
         loaded,
         pace=pace,
         fault=fault,
@@ -221,7 +221,7 @@ def create_app(
             await anyio.sleep(delay)
 
     async def body(plan: Plan, start: float) -> AsyncIterator[bytes]:
-        for due, data in _timed_reads(plan):
+        for due, data in timed_reads(plan):
             await sleep_until(start + due)
             if data:
                 yield data
@@ -319,8 +319,7 @@ def create_app(
     app.state.models = [model["id"] for model in catalog.models()]
     app.state.exchanges = len(catalog.entries)
     app.state.longest_silence = max(
-        max(_longest_silence(entry.stream), _longest_silence(entry.json))
-        for entry in catalog.entries
+        max(longest_silence(entry.stream), longest_silence(entry.json)) for entry in catalog.entries
     )
     return app
 

@@ -21,6 +21,7 @@ PAGES = [
     "index.md",
     "decoding.md",
     "streams.md",
+    "tracing.md",
     "accumulation.md",
     "events.md",
     "relay.md",

@@ -188,7 +188,7 @@ def test_recording(path: Path, how: str) -> None:
         assert run.error.code == expected["error"]["code"]
         assert run.error.body == sent[len(handed)]
         assert run.error.event is not None
-        assert run.error.partial_response == run.snapshot  # type: ignore[attr-defined]
+        assert run.error.partial_response == run.snapshot
         assert run.error.completion is None
         assert run.parser.interrupted is True
         assert run.parser.terminal_event is None
@@ -318,7 +318,7 @@ def test_arguments_that_can_never_be_json_give_no_partial() -> None:
         return {"type": "response.function_call_arguments.delta", "output_index": 0, "delta": text}
 
     run = parse(body(CREATED, args('{"a": '), args("}"), args('"b"')))
-    assert [e.partial for e in run.events[1:]] == [{}, None, None]  # type: ignore[attr-defined]
+    assert [e.partial for e in run.events[1:]] == [{}, None, None]
     assert run.snapshot.output[0].arguments == '{"a": }"b"'
     assert run.error is None
 
@@ -757,7 +757,7 @@ def test_response_failed_raises_with_the_partial_response() -> None:
     assert isinstance(run.error, StreamAPIError)
     assert run.error.message == "response.failed: boom"
     assert run.error.code == "server_error"
-    partial = run.error.partial_response  # type: ignore[attr-defined]
+    partial = run.error.partial_response
     assert partial.status == "failed"
     assert partial.output_text == "part"  # the failed response had no output: rebuilt kept
     assert run.parser.terminal_event == "response.failed"
@@ -779,7 +779,7 @@ def test_error_events(error: dict[str, Any], message: str, code: str | None) -> 
     assert isinstance(run.error, StreamAPIError)
     assert run.error.message == message
     assert run.error.code == code
-    assert run.error.partial_response.output_text == "x"  # type: ignore[attr-defined]
+    assert run.error.partial_response.output_text == "x"
 
 
 def test_a_named_error_event_with_other_data() -> None:
@@ -825,7 +825,7 @@ def test_bad_events_are_chunk_parse_errors_keeping_the_response(data: str, fragm
     assert isinstance(run.error, ChunkParseError)
     assert fragment in run.error.message
     assert run.error.position == 3
-    assert run.error.partial_response.output_text == "kept"  # type: ignore[attr-defined]
+    assert run.error.partial_response.output_text == "kept"
 
 
 def test_a_chat_stream_is_named_as_such() -> None:
@@ -1134,7 +1134,7 @@ def test_recording_through_the_twins(twin: str, path: Path, how: str, via: str) 
     assert type(run.error) is type(expected.error)
     if run.error is not None:
         assert isinstance(run.error, SSEStreamError)
-        assert run.error.partial_response == expected.snapshot  # type: ignore[attr-defined]
+        assert run.error.partial_response == expected.snapshot
         if run.closed is not None:
             assert run.error.response is run.stream.response
     if run.closed is not None:
@@ -1170,7 +1170,7 @@ def test_a_transport_failure_keeps_the_partial_response(twin: str) -> None:
     run = read_twin(twin, split(raw[:cut], "7"), "httpx", fail=httpx.ReadError("reset"))
     assert isinstance(run.error, StreamInterruptedError)
     assert isinstance(run.error.__cause__, httpx.ReadError)
-    assert run.error.partial_response.output_text == "Olá!"  # type: ignore[attr-defined]
+    assert run.error.partial_response.output_text == "Olá!"
     assert run.stream is not None
     assert run.stream.interrupted is True
 
@@ -1184,7 +1184,7 @@ def test_an_http_error_before_the_stream(twin: str) -> None:
     assert isinstance(run.error, APIStatusError)
     assert run.error.status_code == 404
     assert run.error.code == "model_not_found"
-    assert run.error.partial_response is None  # type: ignore[attr-defined]
+    assert run.error.partial_response is None
 
 
 def test_the_connection_is_released_with_the_terminal_event() -> None:

@@ -396,11 +396,11 @@ class ResponseStreamParser(BaseStreamParser):
         head_refused = self._head is not None
         error = super().abort(error)
         if head_refused:
-            setattr(error, "partial_response", None)  # noqa: B010 (documented attribute)
+            error.partial_response = None
         return error
 
     def _attach(self, error: SSEStreamError) -> None:
-        setattr(error, "partial_response", self.snapshot)  # noqa: B010 (documented attribute)
+        error.partial_response = self.snapshot
 
     def _complete_end(self) -> bool:
         return self.terminal_event in _COMPLETE

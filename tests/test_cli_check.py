@@ -3,13 +3,14 @@
 The first half builds :class:`StreamRecord` s by hand (chunk times, which read carried
 each chunk, headers) and checks each verdict, including that a uniformly slower stream,
 or one read by a slow client, keeps its verdict. The second half runs the command
-(``main([...])``) over loopback against :func:`ssestream.testing._server.running_server` in the
+(``main([...])``) over loopback against :func:`ssestream.testing.running_server` in the
 healthy mode and in every fault mode, and against a closed port, a wrong base URL and a
 server that refuses the key.
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 import random
 import socket
@@ -20,8 +21,8 @@ from typing import Any
 import httpx
 import pytest
 
-from ssestream import _check
-from ssestream._check import (
+from ssestream import check as _check
+from ssestream.check import (
     CheckData,
     ChunkArrival,
     Exchange,
@@ -34,15 +35,18 @@ from ssestream._check import (
     probe,
     validate_chunk,
 )
-from ssestream._cli import main
+from ssestream.check._probe import _refused_head
+from ssestream.check._records import RUNS, STREAM_HEADERS
+from ssestream.cli import main
+from ssestream.cli._check import DEMO_RECORDING
 
 pytest.importorskip("starlette")
 pytest.importorskip("uvicorn")
 pytest.importorskip("rich")
 
-from ssestream.testing._server import FAULTS, create_app, running_server
+from ssestream.testing import FAULTS, create_app, running_server
 
-RECORDING = Path(__file__).parents[1] / "src/ssestream/_data" / _check.DEMO_RECORDING
+RECORDING = Path(__file__).parents[1] / "src/ssestream/_data" / DEMO_RECORDING
 BASE = "http://api.test/v1"
 SSE = {"content-type": "text/event-stream", "transfer-encoding": "chunked"}
 
@@ -109,7 +113,7 @@ def stream(
         ChunkArrival(read=g, time=t, payload=p, error=None if p is not None else "not JSON")
         for t, g, p in zip(times, groups, payloads, strict=True)
     )
-    accept = _check._RUNS[run]
+    accept = RUNS[run]
     return StreamRecord(
         run=run,
         accept_encoding=accept,
@@ -360,18 +364,39 @@ def test_everything_in_one_read_is_buffered() -> None:
 
 
 def test_chunks_in_many_reads_but_all_at_the_end_are_buffered() -> None:
-    times = [2.0 + 0.0005 * i for i in range(40)]
+    # A proxy releases the held body: 40 chunks in 8 reads of 5, after 2 s of nothing.
+    times = [2.0 + 0.0005 * (i // 5) for i in range(40)]
     report = analyse(check(stream(times)))
     assert [p.code for p in report.problems] == ["buffered"]
-    assert any("of the response time" in line for line in report.problems[0].evidence)
+    [evidence] = report.problems[0].evidence
+    assert "of the response time" in evidence
+    assert "40 chunks in 8 reads (5.0 per read)" in evidence
 
 
 def test_first_token_as_late_as_the_whole_normal_answer_is_buffered() -> None:
-    # TTFT / total = 0.78 (under 0.9), but TTFT is 95% of the non-streaming latency.
-    times = [0.95 + 0.007 * i for i in range(40)]
+    # TTFT / total = 0.78 (under 0.9), but TTFT is 95% of the non-streaming latency, and
+    # the answer came in a burst (five chunks a read).
+    times = [0.95 + 0.035 * (i // 5) for i in range(40)]
     report = analyse(check(stream(times), normal=1.0))
     assert [p.code for p in report.problems] == ["buffered"]
     assert any("non-streaming answer took" in line for line in report.problems[0].evidence)
+
+
+def test_a_late_first_token_alone_is_not_buffering() -> None:
+    # Issue 12: the role chunk at once, 4 s of nothing, then 40 content chunks one per
+    # read at a steady 30 ms. TTFT is 77% of the time and 4x the non-streaming answer,
+    # but nothing shows a held-back body: one chunk per read, no near-zero gap.
+    role = chunk_payload(0, text=None)
+    role["choices"][0]["delta"] = {"role": "assistant"}
+    times = [0.01] + [4.0 + 0.03 * i for i in range(40)]
+    payloads = [role] + [
+        chunk_payload(i + 1, finish="stop" if i == 39 else None, usage=i == 39) for i in range(40)
+    ]
+    report = analyse(check(stream(times, payloads=payloads), normal=1.0))
+    assert [p.code for p in report.problems] == ["slow_first_token"]
+    metrics = report.metrics["streaming"]
+    assert metrics["chunks_per_read"] == 1.0
+    assert metrics["ttft_vs_non_streaming"] == pytest.approx(4.0)
 
 
 def test_a_long_prompt_then_a_short_paced_answer_is_not_buffered() -> None:
@@ -609,6 +634,21 @@ def test_no_connection_is_unreachable() -> None:
             refused(429, openai_error("Rate limit"), **{"retry-after": "2"}),
             "rate_limited",
         ),
+        (
+            # vLLM's error shape, read by the parser's error_fields like a client reads it
+            models(),
+            refused(
+                404,
+                b'{"object": "error", "message": "The model `x` does not exist.", "code": 404}',
+            ),
+            "model_not_found",
+        ),
+        (
+            # Ollama's: {"error": "text"}
+            models(),
+            refused(404, b'{"error": "model \'x\' not found, try pulling it first"}'),
+            "model_not_found",
+        ),
         (models(), refused(502, b"<html>502 Bad Gateway</html>", "text/html"), "server_error"),
         (models(), refused(400, openai_error("bad temperature")), "http_error"),
     ],
@@ -660,12 +700,23 @@ def test_json_output_schema() -> None:
         assert problem["code"] in _check.PROBLEM_CODES
     run = out["metrics"]["streaming"]
     assert set(run["inter_chunk"]) == {"p50", "p90", "p99", "max", "mean"}
-    assert set(run["headers"]) == set(_check._STREAM_HEADERS)
+    assert set(run["headers"]) == set(STREAM_HEADERS)
     assert out["problems"][0]["evidence"][0].startswith("identity: ")
 
 
-def test_every_public_name_is_documented() -> None:
-    for name in _check.__all__:
+def test_the_check_package_exports_its_public_api_from_one_place() -> None:
+    names = _check.__all__
+    # isort-style, as ruff's RUF022 keeps it: CONSTANTS, then Classes, then functions.
+    assert names == sorted(names, key=lambda n: (not n.isupper(), not n[:1].isupper(), n))
+    public = {
+        name
+        for name, value in vars(_check).items()
+        if not name.startswith("_") and not inspect.ismodule(value) and name != "annotations"
+    }
+    assert set(names) == public
+    for name in ("probe", "analyse", "Report", "Thresholds", "render_report"):
+        assert name in names
+    for name in names:
         obj = getattr(_check, name)
         if callable(obj):
             assert (obj.__doc__ or "").strip(), name
@@ -1001,3 +1052,35 @@ def test_demo_fault_is_detected(capsys: pytest.CaptureFixture[str]) -> None:
 def test_usage_errors(args: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", *args]) == 2
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("status", [200, 201, 301, 302, 400, 401, 404, 429, 500, 502])
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "text/event-stream",
+        "text/event-stream; charset=utf-8",
+        "",
+        "application/json",
+        "text/html",
+        "text/plain",
+        "application/x-ndjson",
+    ],
+)
+def test_the_probe_refuses_a_streaming_head_by_the_parsers_rule(
+    status: int, content_type: str
+) -> None:
+    from ssestream._parser import ChatStreamParser
+
+    headers = {"content-type": content_type} if content_type else {}
+    media = content_type.split(";")[0]
+    client_refuses = ChatStreamParser().receive_head(status, headers)
+    refused = _refused_head(status, headers, media)
+    if 300 <= status < 400:
+        assert refused  # a redirect the probe does not follow
+    elif not client_refuses:
+        assert not refused  # what a client reads as a stream, the probe reads too
+    else:
+        # Of what a client refuses, a 2xx that is not a web page is still read, to say
+        # what it carries (bad_content_type).
+        assert refused is (status >= 400 or media == "text/html")

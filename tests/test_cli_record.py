@@ -18,10 +18,9 @@ import httpx
 import pytest
 
 from ssestream import ChatCompletion, ChatStream
-from ssestream._cli import main
-from ssestream._record_cmd import request_body
-from ssestream.testing import REDACTED, ReplayTransport, load_recording
-from ssestream.testing._server import create_app, running_server
+from ssestream.cli import main
+from ssestream.cli._record import request_body
+from ssestream.testing import REDACTED, ReplayTransport, create_app, load_recording, running_server
 
 pytest.importorskip("starlette")
 pytest.importorskip("uvicorn")
@@ -118,7 +117,7 @@ def test_record_writes_a_recording_whose_replay_gives_the_same_completion(
     # Its replay, three ways, gives the recording's own completion.
     assert completion_of(exchange.body) == want
     assert main(["replay", str(output), "--json"]) == 0
-    assert json.loads(capsys.readouterr().out) == want.to_dict()
+    assert json.loads(capsys.readouterr().out)["completion"] == want.to_dict()
     with (
         httpx.Client(transport=ReplayTransport(output), base_url=base) as client,
         client.stream("POST", "/chat/completions", json={}) as response,
@@ -145,7 +144,8 @@ def test_record_of_a_gzip_stream_replays_decoded(
     assert gzip.decompress(exchange.body) == TEXT.read_bytes()
     capsys.readouterr()
     assert main(["replay", str(output), "--json"]) == 0
-    assert json.loads(capsys.readouterr().out) == completion_of(TEXT.read_bytes()).to_dict()
+    replayed = json.loads(capsys.readouterr().out)
+    assert replayed["completion"] == completion_of(TEXT.read_bytes()).to_dict()
 
 
 def test_record_refused_request_exits_2_and_keeps_the_old_file(

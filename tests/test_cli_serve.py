@@ -39,16 +39,20 @@ from ssestream import (
     StreamInterruptedError,
     UnexpectedContentTypeError,
 )
-from ssestream._cli import main
-from ssestream.testing import Exchange, Read, RecordedRequest, Recording, load_recording
-from ssestream.testing._plan import event_ends
-from ssestream.testing._server import (
+from ssestream.cli import main
+from ssestream.testing import (
     FAULTS,
     PARTIAL_BUFFER_BURSTS,
+    Exchange,
+    Read,
+    RecordedRequest,
+    Recording,
     create_app,
     decoded_exchange,
+    load_recording,
     running_server,
 )
+from ssestream.testing._plan import event_ends
 
 pytest.importorskip("starlette")
 pytest.importorskip("uvicorn")
@@ -693,19 +697,17 @@ def test_replay_reads_a_jsonl_recording(tmp_path: Path, capsys: pytest.CaptureFi
     assert load_recording(path)[0].request is not None
     status = main(["replay", str(path), "--json"])
     out = capsys.readouterr().out
-    decoder = json.JSONDecoder()
-    docs, pos = [], 0
-    while pos < len(out.strip()):
-        doc, end = decoder.raw_decode(out, pos)
-        docs.append(doc)
-        pos = end + 1
-    # The /v1/models exchange is left out: only chat completions are replayed.
+    # JSON Lines: one valid document per line, one line per chat exchange (the
+    # /v1/models exchange is left out: only chat completions are replayed).
+    docs = [json.loads(line) for line in out.splitlines()]
     small, text = expected(SMALL.read_bytes()), expected(TEXT.read_bytes())
-    assert docs == [
+    assert [doc["completion"] for doc in docs] == [
         small.completion.to_dict(),
         text.completion.to_dict(),
         small.completion.to_dict(),  # the gzip-encoded one, decoded
     ]
+    assert [doc["exchange"] for doc in docs] == [0, 1, 2]
+    assert all(doc["error"] is None and doc["done"] for doc in docs)
     assert status == 0
 
 

@@ -355,10 +355,10 @@ def forwarding_gateway(upstream: str) -> Starlette:
 def test_ssestream_check_finds_a_relayed_stream_healthy(capsys: pytest.CaptureFixture[str]) -> None:
     """The paced upstream of tests/test_cli_check.py behind the gateway: check reports
     no problem (no buffering, [DONE], usage, chunks as OpenAI writes them)."""
-    from ssestream import _check
-    from ssestream._cli import main
+    from ssestream.cli import main
+    from ssestream.cli._check import DEMO_RECORDING
 
-    recording = Path(__file__).parents[1] / "src/ssestream/_data" / _check.DEMO_RECORDING
+    recording = Path(__file__).parents[1] / "src/ssestream/_data" / DEMO_RECORDING
     upstream_app = create_app([recording], event_gap=0.005, first_token_delay=0.5)
     with (
         running_server(upstream_app) as upstream,

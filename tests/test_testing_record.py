@@ -291,10 +291,10 @@ def test_the_plugins_network_transport_serves_each_library(server: _Server, tmp_
     import httpx
     import httpx2
 
-    from ssestream.testing._record import _NetworkTransport
+    from ssestream.testing._record import NetworkTransport
 
     path = tmp_path / "net.jsonl"
-    transport = RecordingTransport(_NetworkTransport(), path)
+    transport = RecordingTransport(NetworkTransport(), path)
 
     async def main() -> None:
         async with httpx2.AsyncClient(transport=transport) as client:

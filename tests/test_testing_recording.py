@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import ast
+import inspect
+import itertools
 import json
 import subprocess
 import sys
+import types
+import typing
 from pathlib import Path
 
 import pytest
@@ -18,6 +23,9 @@ from ssestream.testing import (
     RecordedRequest,
     Recording,
     RecordingFormatError,
+    _faults,
+    _plan,
+    _replay,
     load_recording,
 )
 from ssestream.testing._recording import redact_headers, redact_url
@@ -36,9 +44,23 @@ def test_public_names_are_sorted_and_documented() -> None:
     # which covers every module of a distribution that registers a pytest11 plugin).
     public = {n for n in vars(ssestream.testing) if not n.startswith(("_", "@"))}
     assert set(names) == public
+    module_docs = {}
+    for module in (_plan, _replay, _faults):
+        tree = ast.parse(inspect.getsource(module))
+        for statement, following in itertools.pairwise(tree.body):
+            if (
+                isinstance(statement, ast.Assign)
+                and isinstance(following, ast.Expr)
+                and isinstance(following.value, ast.Constant)
+            ):
+                for target in statement.targets:
+                    if isinstance(target, ast.Name):
+                        module_docs[target.id] = following.value.value
     for name in names:
         obj = getattr(ssestream.testing, name)
-        if callable(obj):
+        if typing.get_origin(obj) is not None or isinstance(obj, types.UnionType):
+            assert module_docs.get(name), name  # a type alias: its attribute docstring
+        elif callable(obj):
             assert obj.__doc__, name
 
 

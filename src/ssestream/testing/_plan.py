@@ -42,7 +42,14 @@ __all__ = [
 ]
 
 Split = Literal["recorded", "whole", "bytes", "random"] | int
+"""How a replayed body is cut into reads (``ReplayTransport(split=...)``): ``"recorded"``
+(the recorded reads), ``"whole"`` (one read), ``"bytes"`` (one byte a read), ``"random"``
+(sizes drawn from 1 to :data:`RANDOM_MAX_READ`), or a read size in bytes."""
+
 CutWith = Literal["eof", "reset", "incomplete"]
+"""How a cut stream ends (``cut_with=``): ``"eof"`` (a clean end), ``"reset"`` (the
+connection reset: ``ReadError``) or ``"incomplete"`` (a chunked body without its last
+chunk: ``RemoteProtocolError``)."""
 
 RANDOM_MAX_READ = 64
 """``split="random"`` draws each read's size uniformly from 1 to this many bytes."""

@@ -100,7 +100,7 @@ def sse_transport(
 ) -> Iterator[ReplayTransport | RecordingTransport]:
     """The transport of this test: it replays the test's recordings, or records them
     (per ``--sse-record-mode``). Use it as ``transport=`` of any httpx/httpx2 client."""
-    from ._record import RecordingTransport, _NetworkTransport
+    from ._record import NetworkTransport, RecordingTransport
     from ._recording import Recording, load_recording
     from ._replay import ReplayTransport
 
@@ -115,7 +115,7 @@ def sse_transport(
                 f"test names {', '.join(map(str, paths))}",
                 pytrace=False,
             )
-        transport = RecordingTransport(_NetworkTransport(), paths[0])
+        transport = RecordingTransport(NetworkTransport(), paths[0])
     else:
         if missing:
             pytest.fail(

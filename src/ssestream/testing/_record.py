@@ -15,15 +15,18 @@ both twins: a recording measures the real network.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import threading
 import time
+import warnings
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import IO, Any
 
+from .._redact import redact_headers, redact_json, redact_text, redact_url
 from ._httplib import TransportBase, library_of, stream_type
 from ._recording import (
     FORMAT_VERSION,
@@ -32,13 +35,21 @@ from ._recording import (
     RecordedRequest,
     end_line,
     read_line,
-    redact_headers,
-    redact_url,
     request_line,
     response_line,
 )
 
-__all__ = ["RecordingTransport"]
+__all__ = ["NetworkTransport", "RecordingTransport", "RecordingWarning"]
+
+
+class RecordingWarning(UserWarning):
+    """Part of an exchange could not be recorded as it was (the recording says how).
+
+    Issued by :class:`RecordingTransport` instead of failing the request or dropping the
+    exchange: e.g. a request body too deeply nested to write as JSON is recorded without
+    its body. Turn it into an error with ``-W error::ssestream.testing.RecordingWarning``
+    (or pytest's ``filterwarnings``) to make such a recording fail a test.
+    """
 
 
 class RecordingTransport(TransportBase):
@@ -46,10 +57,17 @@ class RecordingTransport(TransportBase):
 
     Usable as ``transport=`` of httpx and httpx2 clients, sync and async, like the
     transport it wraps. The file is created (replacing any old one) at the first
-    response, then appended to: one line per read, flushed at once. Secrets in the
-    request (``authorization``, ``api-key``, ``x-api-key``, cookies, any header or
-    query parameter whose name contains ``key``/``token``/``secret``) are written as
-    ``"REDACTED"``.
+    response, then appended to: one line per read, flushed at once. Secrets are written
+    as ``"REDACTED"``, deny by default (see ``ssestream._redact``): every header, query
+    parameter and JSON body field whose name looks like a credential (``authorization``,
+    ``cf-aig-authorization``, ``x-api-key``, ``?sig=``, ``?code=``, ``"api_key"``...),
+    the URL's userinfo, ``set-cookie`` and the like in the response, and any header
+    value an error message quotes.
+
+    Every exchange is recorded. A request body string that is not valid Unicode (a lone
+    surrogate escape such as ``"\\ud800"``) is written with ASCII escapes, so it loads
+    back exactly; a body that cannot be written as JSON at all (nested past Python's
+    recursion limit) is left out and a :class:`RecordingWarning` says so.
 
     Args:
         transport: the real transport: an ``httpx.HTTPTransport`` (sync clients), an
@@ -84,30 +102,44 @@ class RecordingTransport(TransportBase):
         start = time.monotonic()
         request.read()
         response = self.transport.handle_request(request)
-        return self._wrap(request, response, start)
+        try:
+            return self._wrap(request, response, start)
+        except BaseException:  # the file could not be written: free the connection
+            response.close()
+            raise
 
     async def handle_async_request(self, request: Any) -> Any:
         """The async twin of :meth:`handle_request`."""
         start = time.monotonic()
         await request.aread()
         response = await self.transport.handle_async_request(request)
-        return self._wrap(request, response, start)
+        try:
+            return self._wrap(request, response, start)
+        except BaseException:
+            await response.aclose()
+            raise
 
     def _wrap(self, request: Any, response: Any, start: float) -> Any:
         lib = library_of(request)
-        log = self._file.begin(
+        response_t = time.monotonic() - start
+        log = self._begin(request, response, start, response_t)
+        response.stream = stream_type(lib, _RecordingStream)(response.stream, log)
+        return response
+
+    def _begin(self, request: Any, response: Any, start: float, response_t: float) -> _ExchangeLog:
+        return self._file.begin(
             start,
             [
-                request_line(_recorded_request(request)),
-                response_line(
-                    response.status_code,
-                    redact_headers(response.headers.multi_items(), response=True),
-                    time.monotonic() - start,
+                _request_bytes(_recorded_request(request)),
+                _line_bytes(
+                    response_line(
+                        response.status_code,
+                        redact_headers(_raw_headers(response), response=True),
+                        response_t,
+                    )
                 ),
             ],
         )
-        response.stream = stream_type(lib, _RecordingStream)(response.stream, log)
-        return response
 
     def close(self) -> None:
         """Close the file and the wrapped transport (``close()``)."""
@@ -124,21 +156,72 @@ class RecordingTransport(TransportBase):
             await aclose()
 
 
+def _raw_headers(message: Any) -> list[tuple[str, str]]:
+    """The headers as sent on the wire: each value's exact bytes, decoded as UTF-8 with
+    ``surrogateescape`` (so any byte survives, and a replay re-encodes the same way)."""
+    return [
+        (name.decode("latin-1"), value.decode("utf-8", "surrogateescape"))
+        for name, value in message.headers.raw
+    ]
+
+
 def _recorded_request(request: Any) -> RecordedRequest:
     content: bytes = request.content
     body: Any = None
     if content:
         try:
             body = json.loads(content)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON (or nested past the stack)
             body = None
     return RecordedRequest(
         method=request.method,
         url=redact_url(str(request.url)),
-        headers=redact_headers(request.headers.multi_items()),
-        json=body,
+        headers=redact_headers(_raw_headers(request)),
+        json=redact_json(body),
         content=b"" if body is not None else content,
     )
+
+
+def _line_bytes(line: dict[str, Any]) -> bytes:
+    """One JSON line, UTF-8, readable (non-ASCII kept) when it can be, else escaped.
+
+    ``ensure_ascii=True`` writes a lone surrogate as ``\\udXXX``, which loads back as the
+    same string: the line is recorded exactly either way.
+    """
+    text = json.dumps(line, ensure_ascii=False)
+    try:
+        return (text + "\n").encode("utf-8")
+    except UnicodeEncodeError:
+        return (json.dumps(line) + "\n").encode("ascii")
+
+
+def _request_bytes(request: RecordedRequest) -> bytes:
+    """The request line. A JSON body string that is not valid Unicode (a lone surrogate
+    escape, which ``load_recording`` refuses) is recorded with U+FFFD in its place; a
+    body that cannot be written as JSON at all is left out. Either way with a warning."""
+    try:
+        text = json.dumps(request_line(request), ensure_ascii=False)
+    except (ValueError, RecursionError) as exc:
+        _warn(
+            f"the body of {request.method} {request.url} cannot be written as JSON "
+            f"({type(exc).__name__}); recorded without it"
+        )
+        bare = RecordedRequest(method=request.method, url=request.url, headers=request.headers)
+        return _line_bytes(request_line(bare))
+    try:
+        return (text + "\n").encode("utf-8")
+    except UnicodeEncodeError:
+        _warn(
+            f"the JSON body of {request.method} {request.url} holds a string that is not "
+            "valid Unicode (a lone surrogate escape); recorded with U+FFFD in its place"
+        )
+        body = json.dumps(request.json, ensure_ascii=False)
+        fixed = json.loads(body.encode("utf-8", "surrogatepass").decode("utf-8", "replace"))
+        return _line_bytes(request_line(dataclasses.replace(request, json=fixed)))
+
+
+def _warn(message: str) -> None:
+    warnings.warn(f"ssestream recording: {message}", RecordingWarning, stacklevel=5)
 
 
 class _ExchangeLog:
@@ -149,17 +232,20 @@ class _ExchangeLog:
     def __init__(self, file: _RecordingFile, start: float) -> None:
         self.file = file
         self.start = start
-        self.pending: list[dict[str, Any]] = []  # lines waiting for older exchanges
+        self.pending: list[bytes] = []  # lines waiting for older exchanges
         self.done = False
 
     def read(self, data: bytes) -> None:
-        self.file.emit(self, read_line(Read(t=time.monotonic() - self.start, data=data)))
+        line = read_line(Read(t=time.monotonic() - self.start, data=data))
+        self.file.emit(self, _line_bytes(line))
 
     def end(self, exc: BaseException | None) -> None:
         if self.done:
             return
-        error = None if exc is None else RecordedError(type=type(exc).__name__, message=str(exc))
-        self.file.finish(self, end_line(time.monotonic() - self.start, error))
+        error = None
+        if exc is not None:
+            error = RecordedError(type=type(exc).__name__, message=redact_text(str(exc)))
+        self.file.finish(self, _line_bytes(end_line(time.monotonic() - self.start, error)))
 
 
 class _RecordingFile:
@@ -168,51 +254,62 @@ class _RecordingFile:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.Lock()
-        self._file: IO[str] | None = None
+        self._file: IO[bytes] | None = None
         self._created = False
         self._open: list[_ExchangeLog] = []  # oldest first; the first is written through
 
-    def begin(self, start: float, lines: list[dict[str, Any]]) -> _ExchangeLog:
+    def begin(self, start: float, lines: list[bytes]) -> _ExchangeLog:
         log = _ExchangeLog(self, start)
         with self._lock:
             self._open.append(log)
-            for line in lines:
-                self._emit(log, line)
+            try:
+                for line in lines:
+                    self._emit(log, line)
+            except BaseException:
+                log.done = True
+                self._retire()
+                raise
         return log
 
-    def emit(self, log: _ExchangeLog, line: dict[str, Any]) -> None:
+    def emit(self, log: _ExchangeLog, line: bytes) -> None:
         with self._lock:
             self._emit(log, line)
 
-    def finish(self, log: _ExchangeLog, line: dict[str, Any]) -> None:
+    def finish(self, log: _ExchangeLog, line: bytes) -> None:
         with self._lock:
-            self._emit(log, line)
-            log.done = True
-            while self._open and self._open[0].done:
-                self._open.pop(0)
-                if self._open:
-                    head = self._open[0]
-                    self._write(head.pending)
-                    head.pending = []
+            log.done = True  # first: a failed write must not hold the later exchanges back
+            try:
+                self._emit(log, line)
+            finally:
+                self._retire()
 
-    def _emit(self, log: _ExchangeLog, line: dict[str, Any]) -> None:
+    def _retire(self) -> None:
+        """Drop the finished exchanges at the head; write the next one's waiting lines."""
+        while self._open and self._open[0].done:
+            self._open.pop(0)
+            if self._open:
+                head = self._open[0]
+                lines, head.pending = head.pending, []
+                self._write(lines)
+
+    def _emit(self, log: _ExchangeLog, line: bytes) -> None:
         if self._open[0] is log:
             self._write([line])
         else:
             log.pending.append(line)
 
-    def _write(self, lines: list[dict[str, Any]]) -> None:
+    def _write(self, lines: list[bytes]) -> None:
         if not lines:
             return
         if self._file is None:
             if self._created:
-                self._file = self.path.open("a", encoding="utf-8")
+                self._file = self.path.open("ab")
             else:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-                self._file = self.path.open("w", encoding="utf-8")
-                self._file.write(json.dumps({"ssestream_recording": FORMAT_VERSION}) + "\n")
+                self._file = self.path.open("wb")
+                self._file.write(_line_bytes({"ssestream_recording": FORMAT_VERSION}))
                 self._created = True
-        self._file.write("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines))
+        self._file.write(b"".join(lines))
         self._file.flush()
 
     def close(self) -> None:
@@ -258,7 +355,7 @@ class _RecordingStream:
         await self._stream.aclose()
 
 
-class _NetworkTransport:
+class NetworkTransport:
     """The real network through the request's own library: ``HTTPTransport()`` /
     ``AsyncHTTPTransport()`` of httpx or httpx2, made at first use (for the plugin)."""
 

@@ -21,10 +21,13 @@ import binascii
 import json
 import math
 import os
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, overload
+
+from .._redact import REDACTED, redact_headers, redact_url
 
 __all__ = [
     "FORMAT_VERSION",
@@ -43,17 +46,18 @@ __all__ = [
     "redact_url",
     "request_line",
     "response_line",
+    "wire_headers",
 ]
 
 FORMAT_VERSION = 1
 """The version written in the header line ``{"ssestream_recording": 1}``."""
 
-REDACTED = "REDACTED"
-"""The value that replaces a secret header or query parameter in a recorded request."""
-
-_SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
-_SECRET_WORDS = ("key", "token", "secret")
 _SSE_HEADERS = (("content-type", "text/event-stream"),)
+# A line that may hold a lone surrogate: a \udXXX escape, a surrogate encoded as UTF-8
+# (json.loads decodes bytes with "surrogatepass"), or a NUL (a UTF-16/32 line).
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]|\x00")
+_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 9110 5.6.2 token
+_HEADER_BREAK = re.compile(r"[\r\n\0]")
 
 Headers = tuple[tuple[str, str], ...]
 """Headers as ``(name, value)`` pairs, in order; a name may repeat."""
@@ -282,49 +286,6 @@ def end_line(t: float, error: RecordedError | None) -> dict[str, Any]:
     return line
 
 
-# --- Redaction ------------------------------------------------------------------------
-
-
-def _is_secret_name(name: str) -> bool:
-    lowered = name.lower()
-    return any(word in lowered for word in _SECRET_WORDS)
-
-
-def redact_headers(headers: Sequence[tuple[str, str]], *, response: bool = False) -> Headers:
-    """Return ``headers`` with secret values replaced by ``"REDACTED"``, names lower-cased.
-
-    Request headers: ``authorization``, ``proxy-authorization``, ``cookie`` and every
-    header whose name contains ``key``, ``token`` or ``secret`` (``api-key``,
-    ``x-api-key``, ``x-goog-api-key``...). Response headers (``response=True``): only
-    ``set-cookie``, because names such as ``x-ratelimit-remaining-tokens`` hold no secret.
-    """
-    redacted = []
-    for name, value in headers:
-        lowered = name.lower()
-        secret = lowered in _SECRET_HEADERS
-        if not response:
-            secret = secret or _is_secret_name(lowered)
-        redacted.append((lowered, REDACTED if secret else value))
-    return tuple(redacted)
-
-
-def redact_url(url: str) -> str:
-    """Return ``url`` with the value of each query parameter named like a secret redacted.
-
-    A parameter is secret when its name contains ``key``, ``token`` or ``secret``
-    (``?key=...`` of Gemini, ``?api-key=...``). The rest of the URL is kept byte for byte.
-    """
-    head, sep, query = url.partition("?")
-    if not sep:
-        return url
-    query, hash_sep, fragment = query.partition("#")
-    parts = []
-    for part in query.split("&"):
-        name, eq, _ = part.partition("=")
-        parts.append(f"{name}={REDACTED}" if eq and _is_secret_name(name) else part)
-    return f"{head}?{'&'.join(parts)}{hash_sep}{fragment}"
-
-
 # --- Loading --------------------------------------------------------------------------
 
 
@@ -386,19 +347,25 @@ class _Parser:
                 obj = json.loads(raw)
             except (UnicodeDecodeError, ValueError) as exc:
                 raise self.fail(f"not a JSON value ({exc})") from None
+            except RecursionError:
+                raise self.fail("JSON nested too deeply to read") from None
             if not isinstance(obj, dict):
                 raise self.fail(f"expected a JSON object, got {type(obj).__name__}")
+            if _SURROGATE_ESCAPE.search(raw):
+                self.check_unicode(obj)
             if not header_seen:
                 self.check_header(obj)
                 header_seen = True
                 continue
             kind = obj.get("type")
+            if not isinstance(kind, str):
+                raise self.fail(f"'type' must be a string, not {_kind(kind)}")
             handler = {
                 "request": self.on_request,
                 "response": self.on_response,
                 "read": self.on_read,
                 "end": self.on_end,
-            }.get(kind)  # type: ignore[arg-type]
+            }.get(kind)
             if handler is None:
                 raise self.fail(
                     f'unknown line type {kind!r}: expected "request", "response", "read" or "end"'
@@ -436,8 +403,34 @@ class _Parser:
             raise self.fail(f"{kind!r} line: field {name!r} is missing or not {_names(types)}")
         return value
 
+    def check_unicode(self, obj: dict[str, Any]) -> None:
+        """Every string must be valid Unicode (no lone surrogate from a ``\\udXXX``
+        escape), except header values: those hold the wire bytes decoded as UTF-8 with
+        ``surrogateescape`` (see :func:`wire_headers`)."""
+        for key, value in obj.items():
+            if key == "headers" and isinstance(value, list):
+                for pair in value:
+                    if isinstance(pair, list) and len(pair) == 2:
+                        for item in pair:
+                            if isinstance(item, str) and not _is_wire_text(item):
+                                raise self.fail(
+                                    f"a header holds {item!r}, which is not text or bytes "
+                                    "(a lone surrogate escape)"
+                                )
+                continue
+            try:
+                json.dumps(value, ensure_ascii=False).encode("utf-8")
+            except UnicodeEncodeError:
+                raise self.fail(
+                    f"field {key!r} holds a string that is not valid Unicode "
+                    "(a lone surrogate escape such as \\ud800)"
+                ) from None
+
     def time(self, obj: dict[str, Any]) -> float:
-        t = float(self.field(obj, "t", (int, float)))
+        try:
+            t = float(self.field(obj, "t", (int, float)))
+        except OverflowError:
+            raise self.fail(f"{obj['type']!r} line: 't' is too large") from None
         if not (math.isfinite(t) and t >= 0):
             raise self.fail(f"{obj['type']!r} line: 't' must be a number of seconds >= 0")
         if t < self.last_t:
@@ -454,6 +447,13 @@ class _Parser:
             for p in pairs
         ):
             raise self.fail(f"{obj['type']!r} line: 'headers' must be a list of [name, value]")
+        for name, value in pairs:
+            if not _HEADER_NAME.fullmatch(name):
+                raise self.fail(f"{obj['type']!r} line: {name!r} is not an HTTP header name")
+            if _HEADER_BREAK.search(value):
+                raise self.fail(
+                    f"{obj['type']!r} line: header {name!r} has a line break or NUL in its value"
+                )
         return tuple((name, value) for name, value in pairs)
 
     def payload(self, obj: dict[str, Any], *, required: bool) -> bytes:
@@ -544,6 +544,29 @@ class _Parser:
         self.request = None
         self.response = None
         self.reads = []
+
+
+def _kind(value: Any) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+def _is_wire_text(text: str) -> bool:
+    try:
+        text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def wire_headers(headers: Headers) -> list[tuple[bytes, bytes]]:
+    """``headers`` as the bytes to send: names in ASCII, values in UTF-8 with
+    ``surrogateescape``, so a recorded value comes back as the exact bytes that were
+    received (the recorder decodes them the same way). RFC 9110 section 5.5 lets a
+    field value carry any byte above 0x7F ("obs-text"); HTTP gives them no encoding.
+    A recording checked by :func:`load_recording` always encodes."""
+    return [
+        (name.encode("ascii"), value.encode("utf-8", "surrogateescape")) for name, value in headers
+    ]
 
 
 def _names(types: type | tuple[type, ...]) -> str:

@@ -28,11 +28,14 @@ import anyio
 
 from ._httplib import TransportBase, library_of, read_timeout, stream_type, transport_error
 from ._plan import CutWith, ErrorResponse, Options, Plan, Split, make_plan
-from ._recording import Exchange, RecordedRequest, Recording, load_recording
+from ._recording import Exchange, RecordedRequest, Recording, load_recording, wire_headers
 
 __all__ = ["Match", "ReplayTransport", "UnmatchedRequestError"]
 
 Match = Literal["order", "path", "model"]
+"""How ``ReplayTransport(match=...)`` picks the exchange that answers a request: in
+recorded ``"order"``, the next recorded for the request's ``"path"``, or for its JSON
+body's ``"model"``."""
 
 
 class UnmatchedRequestError(AssertionError):
@@ -239,8 +242,13 @@ class ReplayTransport(TransportBase):
     def _response(plan: Plan, deadlines: _Deadlines) -> Any:
         lib = deadlines.lib
         stream = stream_type(lib, _ReplayStream)(plan, deadlines)
+        # Bytes, not str: httpx would encode a str value as ASCII, and a recorded
+        # non-ASCII value ("x-served-by: café") must come back as the bytes received.
         return lib.Response(
-            plan.status_code, headers=list(plan.headers), stream=stream, request=deadlines.request
+            plan.status_code,
+            headers=wire_headers(plan.headers),
+            stream=stream,
+            request=deadlines.request,
         )
 
     def close(self) -> None:

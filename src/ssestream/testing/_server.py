@@ -1,681 +1,94 @@
-"""A local OpenAI-compatible server that replays recordings, with faults (``ssestream serve``).
+"""The app of ``ssestream serve``: a Starlette app that serves the fault catalogue's plans
+over real sockets, run by uvicorn (the ``cli`` extra).
 
-Strategy: everything a response will do is decided when the app is built, as a
-:class:`~ssestream.testing._plan.Plan` per recorded exchange and per kind of request
-(streaming or not); serving is then a thin loop that sleeps until each read is due and
-writes it as one HTTP chunk. The plans come from :func:`ssestream.testing._plan.make_plan`
-(pacing, cuts, resets, stalls, buffering, error presets, ``[DONE]`` and ``Content-Type``
-removal); the faults it does not know are pure transformations here, of the exchange
-before planning (malformed chunks, usage removal, an error event, a JSON answer) or of the
-plan after it (gzip, bursts, a late first token).
-
-Invariants: a plan's times are seconds since the request arrived and never decrease; an
-exchange whose body had a ``Content-Encoding`` is decoded first, read by read; a ``.sse``
-recording, which has no timing, gets one read per event, ``event_gap`` seconds apart.
-
-The HTTP side is a Starlette app run by uvicorn (the ``cli`` extra). They are imported
-only inside :func:`create_app`, :func:`running_server` and :func:`serve_command`, so this
-module (its fault names, its pure planning) imports without them.
+Serving is a thin loop: the plans were decided up front (``_faults``), so a response
+sleeps until each read is due and writes it as one HTTP chunk. Starlette and uvicorn are
+imported only inside :func:`create_app` and :func:`running_server`, so this module imports
+without them. The server bounds what a client can hold: the request body's size, the time
+to send a request, idle connections (see :data:`DEFAULT_MAX_REQUEST_BYTES` and below).
 """
 
 from __future__ import annotations
 
-import bisect
-import dataclasses
 import json
 import logging
 import math
 import os
-import random
 import socket
 import threading
 import time
-import zlib
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from .._exceptions import SSEStreamError, StreamAPIError
-from .._streams import ChatStream
-from .._types import ChatCompletion, ChoiceDelta
-from ._plan import (
-    BAD_GATEWAY_502,
-    RATE_LIMIT_429,
-    SERVER_ERROR_500,
-    ErrorResponse,
-    Options,
-    Plan,
-    event_ends,
-    make_plan,
+from .._redact import redact_url
+from ._faults import (
+    AUTH_401,
+    DEFAULT_EVENT_GAP,
+    DEFAULT_FIRST_TOKEN_DELAY,
+    Catalog,
+    Pace,
+    longest_silence,
+    timed_reads,
 )
-from ._recording import Exchange, Read, Recording, load_recording
+from ._plan import (
+    ErrorResponse,
+    Plan,
+)
+from ._recording import Headers, Recording, load_recording, wire_headers
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
+    from starlette.responses import Response
+
+    _R = TypeVar("_R", bound=Response)
 
 __all__ = [
-    "AUTH_401",
-    "DEFAULT_EVENT_GAP",
-    "DEFAULT_FIRST_TOKEN_DELAY",
-    "FAULTS",
-    "HTML_PAGE_200",
-    "PARTIAL_BUFFER_BURSTS",
-    "Pace",
+    "DEFAULT_KEEP_ALIVE",
+    "DEFAULT_MAX_REQUEST_BYTES",
+    "DEFAULT_REQUEST_TIMEOUT",
+    "INSTALL_CLI_EXTRA",
+    "MAX_REQUEST_HEAD_BYTES",
     "create_app",
-    "decoded_exchange",
     "running_server",
+    "serve_forever",
 ]
 
-Pace = Literal["recorded", "none"] | float
-"""``"recorded"``: the recorded timing; ``"none"``: as fast as possible; a number: the
-recorded timing divided by it (``2.0`` = twice as fast)."""
-
-DEFAULT_EVENT_GAP = 0.02
-"""Seconds between two events of a recording without timing (a ``.sse`` body)."""
-
-DEFAULT_FIRST_TOKEN_DELAY = 2.0
-"""Seconds by which ``--fault slow-first-token`` delays the first chunk with text."""
-
-PARTIAL_BUFFER_BURSTS = 4
-"""``--fault partial-buffer`` releases the body in this many bursts, one per equal slice
-of the stream's duration."""
-
-FAULTS: dict[str, str] = {
-    "none": "healthy streaming (the default)",
-    "buffer": "a buffering proxy: the whole body in one piece at the end, after the "
-    "total recorded time",
-    "partial-buffer": f"a proxy that buffers in bursts: the reads held back and released "
-    f"in {PARTIAL_BUFFER_BURSTS} bursts, one at the end of each "
-    f"1/{PARTIAL_BUFFER_BURSTS} of the stream's duration",
-    "gzip": "Content-Encoding: gzip with one gzip stream and no flush, so the compressor "
-    "holds the body back: a 10-byte gzip header, then everything at the end (or in large "
-    "blocks for a large body)",
-    "not-streamed": 'the server ignores "stream": true and answers the plain JSON chat.completion',
-    "malformed": "one chunk loses its 'choices', a later one has its data cut in half "
-    "(not JSON); the rest is unchanged",
-    "no-done": "no 'data: [DONE]' at the end",
-    "no-usage": "every 'usage' field removed, usage-only chunks dropped",
-    "slow-first-token": "the first chunk with text (content, reasoning, refusal) or a tool "
-    "call comes --first-token-delay seconds late",
-    "error-in-stream": "after a few chunks, a 'data: {\"error\": ...}' event "
-    "(type server_error), then the end without [DONE]",
-    "html": "200 text/html: a web page (a web UI or a proxy's sign-in page)",
-    "429": "429 with OpenAI's rate-limit error JSON",
-    "500": "500 with OpenAI's server-error JSON",
-    "502": "502 with a proxy's HTML page (Cloudflare)",
-    "auth": "401 with OpenAI's invalid-API-key error JSON, for every request (/v1/models included)",
-    "cut": "the body ends cleanly after half of its events",
-    "reset": "the connection is closed after half of the events, without the chunked "
-    "body's last chunk",
-    "stall": "after half of the events, nothing more is sent until the client gives up",
-    "no-content-type": "no Content-Type header",
-}
-"""The fault names of ``--fault`` (a contract with ``ssestream check``), with what each does."""
-
-AUTH_401 = ErrorResponse.openai(
-    401,
-    "Incorrect API key provided: sk-****. You can find your API key at "
-    "https://platform.openai.com/account/api-keys.",
-    error_type="invalid_request_error",
-    code="invalid_api_key",
+INSTALL_CLI_EXTRA = (
+    "pip install -e '.[cli]' in a clone of the repository, or pip install 'ssestream[cli]' "
+    "once it is published"
 )
-"""401 with OpenAI's error JSON for a wrong key (type ``invalid_request_error``, code
-``invalid_api_key``), as ``--fault auth`` sends."""
-
-HTML_PAGE_200 = ErrorResponse.html(
-    200,
-    '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-    "<title>Sign in</title>\n</head>\n<body>\n<h1>Sign in to continue</h1>\n"
-    '<form method="post" action="/login"><input name="password" type="password">'
-    "<button>Sign in</button></form>\n</body>\n</html>\n",
-)
-"""200 ``text/html``: the sign-in page of a web UI or proxy, as ``--fault html`` sends."""
-
-_REPLACEMENTS: dict[str, ErrorResponse] = {
-    "html": HTML_PAGE_200,
-    "429": RATE_LIMIT_429,
-    "500": SERVER_ERROR_500,
-    "502": BAD_GATEWAY_502,
-    "auth": AUTH_401,
-}
-_EVENT_FAULTS = frozenset({"cut", "reset", "stall"})
-
-# The shape OpenAI sends mid-stream (see the bundled openai-gpt-4.1-midstream-error.sse).
-_STREAM_ERROR = {
-    "error": {
-        "message": "The server had an error while processing your request. Sorry about that!",
-        "type": "server_error",
-    }
-}
-_STREAM_ERROR_AFTER = 3  # chunks before the error event, at most
-
-# Response headers that describe the recorded connection, not the body: never replayed.
-_CONNECTION_HEADERS = frozenset(
-    {
-        "connection",
-        "content-length",
-        "date",
-        "keep-alive",
-        "server",
-        "transfer-encoding",
-        "upgrade",
-    }
-)
-_BOM = b"\xef\xbb\xbf"
+"""How to install the ``cli`` extra (Starlette, uvicorn, rich), for error messages: the
+command that works from a clone first, since the package may not be on PyPI."""
 
 
-# --- Preparing an exchange -------------------------------------------------------------
-
-
-def decoded_exchange(exchange: Exchange) -> Exchange:
-    """Return ``exchange`` with its body's ``Content-Encoding`` undone, read by read.
-
-    Each read keeps its time; a read that decodes to nothing is dropped. The
-    ``content-encoding`` and ``content-length`` headers are removed. An exchange without
-    an encoding (or with ``identity``) is returned as is. ``gzip``, ``x-gzip`` and
-    ``deflate`` (zlib) are undone: the encodings httpx asks for without extra packages.
-
-    Raises:
-        ValueError: another encoding (``br``, ``zstd``...), several, or a corrupt body.
-    """
-    encodings = [
-        part.strip().lower()
-        for name, value in exchange.headers
-        if name.lower() == "content-encoding"
-        for part in value.split(",")
-        if part.strip().lower() not in ("", "identity")
-    ]
-    if not encodings:
-        return exchange
-    if len(encodings) > 1 or encodings[0] not in ("gzip", "x-gzip", "deflate"):
-        raise ValueError(f"cannot undo the content-encoding {', '.join(encodings)}")
-    decompressor = zlib.decompressobj(32 + zlib.MAX_WBITS)  # gzip or zlib, by header
-    reads: list[Read] = []
-    try:
-        for read in exchange.reads:
-            data = decompressor.decompress(read.data)
-            if data:
-                reads.append(Read(t=read.t, data=data))
-        rest = decompressor.flush()
-    except zlib.error as exc:
-        raise ValueError(f"the {encodings[0]} body is corrupt: {exc}") from None
-    if rest:
-        reads.append(Read(t=exchange.reads[-1].t if exchange.reads else 0.0, data=rest))
-    headers = tuple(
-        (name, value)
-        for name, value in exchange.headers
-        if name.lower() not in ("content-encoding", "content-length")
+def _needs_cli_extra(what: str, exc: ImportError) -> ModuleNotFoundError:
+    error = ModuleNotFoundError(
+        f"{what} needs the cli extra ({exc.name or exc} is missing): {INSTALL_CLI_EXTRA}",
+        name=exc.name,
     )
-    return dataclasses.replace(exchange, headers=headers, reads=tuple(reads))
-
-
-def _untimed(exchange: Exchange) -> bool:
-    """Whether the exchange carries no timing at all (a ``.sse`` body: everything at 0)."""
-    return (
-        exchange.response_t == 0
-        and exchange.end_t == 0
-        and all(read.t == 0 for read in exchange.reads)
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class _Segment:
-    """A slice of the body: one event (through its blank line) or the bytes after the
-    last event (``data`` is then ``None``). ``t``: the arrival of its last byte."""
-
-    t: float
-    raw: bytes
-    data: str | None
-
-
-def _segments(exchange: Exchange) -> list[_Segment]:
-    body = exchange.body
-    read_ends: list[int] = []
-    times: list[float] = []
-    pos = 0
-    for read in exchange.reads:
-        pos += len(read.data)
-        read_ends.append(pos)
-        times.append(read.t)
-
-    def time_of(offset: int) -> float:  # the arrival of byte ``offset``
-        return times[bisect.bisect_right(read_ends, offset)]
-
-    segments: list[_Segment] = []
-    start = 0
-    for end, data in event_ends(body):
-        segments.append(_Segment(time_of(end - 1), body[start:end], data))
-        start = end
-    if start < len(body):
-        segments.append(_Segment(time_of(len(body) - 1), body[start:], None))
-    return segments
-
-
-def _from_segments(
-    exchange: Exchange, segments: Sequence[_Segment], *, end_t: float | None = None
-) -> Exchange:
-    """The exchange with one read per segment (the body re-split at event ends)."""
-    reads = tuple(Read(t=s.t, data=s.raw) for s in segments if s.raw)
-    end = exchange.end_t if end_t is None else end_t
-    if reads:
-        end = max(end, reads[-1].t)
-    return dataclasses.replace(exchange, reads=reads, end_t=end)
-
-
-def _retimed(exchange: Exchange, gap: float) -> Exchange:
-    """One read per event, ``gap`` seconds apart from t=0: timing for a ``.sse`` body."""
-    segments = [
-        dataclasses.replace(segment, t=number * gap)
-        for number, segment in enumerate(_segments(exchange))
-    ]
-    return _from_segments(exchange, segments, end_t=0.0)
-
-
-def _payload(data: str | None) -> dict[str, Any] | None:
-    """The event's data as a JSON object, or ``None`` (not JSON, not an object, [DONE])."""
-    if data is None or not data.lstrip().startswith("{"):
-        return None
-    try:
-        value = json.loads(data)
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None
-
-
-def _is_chunk(data: str | None) -> bool:
-    payload = _payload(data)
-    return payload is not None and isinstance(payload.get("choices"), list)
-
-
-def _dumps(payload: Any) -> str:
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
-
-
-def _with_data(segment: _Segment, data: str) -> _Segment:
-    """The segment with its ``data:`` lines replaced by ``data``; other lines kept."""
-    lines: list[bytes] = []
-    placed = False
-    for line in segment.raw.splitlines(keepends=True):
-        field = line.rstrip(b"\r\n").removeprefix(_BOM)
-        if field == b"data" or field.startswith(b"data:"):
-            if not placed:
-                lines.extend(b"data: " + part.encode() + b"\n" for part in data.split("\n"))
-                placed = True
-            continue
-        lines.append(line)
-    return _Segment(segment.t, b"".join(lines), data)
-
-
-# --- Faults on the exchange (pure) ----------------------------------------------------
-
-
-def _malformed(exchange: Exchange) -> Exchange:
-    """One chunk loses ``choices``; a later one has its data cut in half (not JSON)."""
-    segments = _segments(exchange)
-    chunks = [i for i, segment in enumerate(segments) if _is_chunk(segment.data)]
-    if not chunks:
-        return exchange
-    if len(chunks) >= 2:
-        index = chunks[len(chunks) // 3]
-        payload = _payload(segments[index].data)
-        assert payload is not None
-        del payload["choices"]
-        segments[index] = _with_data(segments[index], _dumps(payload))
-    index = chunks[2 * len(chunks) // 3]
-    data = segments[index].data or ""
-    segments[index] = _with_data(segments[index], data[: max(1, len(data) // 2)])
-    return _from_segments(exchange, segments)
-
-
-def _no_usage(exchange: Exchange) -> Exchange:
-    """Remove every ``usage`` field; drop the chunks that carried only usage."""
-    kept: list[_Segment] = []
-    for segment in _segments(exchange):
-        payload = _payload(segment.data)
-        if payload is None or "usage" not in payload:
-            kept.append(segment)
-            continue
-        usage = payload.pop("usage")
-        if usage is not None and not payload.get("choices"):
-            continue  # a usage-only chunk
-        kept.append(_with_data(segment, _dumps(payload)))
-    return _from_segments(exchange, kept)
-
-
-def _error_in_stream(exchange: Exchange) -> Exchange:
-    """Keep a few chunks, then send OpenAI's mid-stream error event and end (no [DONE])."""
-    segments = _segments(exchange)
-    chunks = [i for i, segment in enumerate(segments) if _is_chunk(segment.data)]
-    if not chunks:
-        return exchange
-    keep = min(_STREAM_ERROR_AFTER, max(1, len(chunks) // 2))
-    last = chunks[keep - 1]
-    t = segments[chunks[keep]].t if keep < len(chunks) else segments[last].t
-    error = _Segment(t, b"data: " + _dumps(_STREAM_ERROR).encode() + b"\n\n", None)
-    return _from_segments(exchange, [*segments[: last + 1], error], end_t=t)
-
-
-def _carries_token(data: str | None) -> bool:
-    payload = _payload(data)
-    choices = payload.get("choices") if payload is not None else None
-    if not isinstance(choices, list):
-        return False
-    for choice in choices:
-        if isinstance(choice, dict) and isinstance(choice.get("delta"), dict):
-            delta = ChoiceDelta(choice["delta"])
-            if delta.content or delta.reasoning_content or delta.refusal or delta.tool_calls:
-                return True
-    return False
-
-
-def _first_token_offset(exchange: Exchange) -> int | None:
-    """The byte offset of the first event with text or a tool call (else the first chunk)."""
-    segments = _segments(exchange)
-    offsets: list[int] = []
-    pos = 0
-    for segment in segments:
-        offsets.append(pos)
-        pos += len(segment.raw)
-    for index, segment in enumerate(segments):
-        if _carries_token(segment.data):
-            return offsets[index]
-    for index, segment in enumerate(segments):
-        if _is_chunk(segment.data):
-            return offsets[index]
-    return None
-
-
-def _split_at(exchange: Exchange, offset: int) -> Exchange:
-    """Split the read holding byte ``offset`` so that a read starts there (same time)."""
-    reads: list[Read] = []
-    pos = 0
-    for read in exchange.reads:
-        end = pos + len(read.data)
-        if pos < offset < end:
-            cut = offset - pos
-            reads += [Read(t=read.t, data=read.data[:cut]), Read(t=read.t, data=read.data[cut:])]
-        else:
-            reads.append(read)
-        pos = end
-    return dataclasses.replace(exchange, reads=tuple(reads))
-
-
-def _json_exchange(
-    exchange: Exchange, completion: ChatCompletion, error: Exception | None
-) -> Exchange:
-    """The non-streaming answer: the rebuilt ``chat.completion``, sent whole at the end.
-
-    A recorded error status is answered as recorded; a stream that carried an error
-    becomes a 500 with OpenAI's error JSON.
-    """
-    t = exchange.end_t
-    if exchange.status_code != 200:
-        status, headers, body = exchange.status_code, exchange.headers, exchange.body
-    elif error is not None:
-        fields: dict[str, str | int | None] = {
-            "message": str(error),
-            "type": "server_error",
-            "param": None,
-            "code": None,
-        }
-        if isinstance(error, StreamAPIError):
-            fields["type"] = error.error_type or "server_error"
-            fields["code"] = error.code
-        status, headers = 500, (("content-type", "application/json"),)
-        body = json.dumps({"error": fields}, indent=2).encode() + b"\n"
-    else:
-        status, headers = 200, (("content-type", "application/json"),)
-        body = json.dumps(completion.to_dict(), indent=2, ensure_ascii=False).encode() + b"\n"
-    return Exchange(
-        request=exchange.request,
-        status_code=status,
-        headers=headers,
-        response_t=t,
-        reads=(Read(t=t, data=body),) if body else (),
-        end_t=t,
-    )
-
-
-# --- Faults on the plan (pure) --------------------------------------------------------
-
-
-def _timed_reads(plan: Plan) -> list[tuple[float, bytes]]:
-    """The plan's reads as ``(due, data)`` pairs (due 0 when nothing is paced)."""
-    due = plan.due if plan.due is not None else (0.0,) * len(plan.reads)
-    return list(zip(due, plan.reads, strict=True))
-
-
-def _with_reads(plan: Plan, reads: Sequence[tuple[float, bytes]], **changes: Any) -> Plan:
-    """The plan with these ``(due, data)`` reads (and other fields changed)."""
-    return dataclasses.replace(
-        plan,
-        reads=tuple(data for _, data in reads),
-        due=tuple(due for due, _ in reads),
-        **changes,
-    )
-
-
-def _gzipped(plan: Plan) -> Plan:
-    """Compress the body as one gzip stream, never flushed before the end.
-
-    zlib holds its input until it has a block to write, as a compressing server does
-    (nginx ``gzip on``, a gzip middleware): a small body then arrives all at the end.
-    """
-    compressor = zlib.compressobj(6, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
-    timed = _timed_reads(plan)
-    reads: list[tuple[float, bytes]] = []
-    for due, data in timed:
-        out = compressor.compress(data)
-        if out:
-            reads.append((due, out))
-    last = timed[-1][0] if timed else plan.headers_at
-    reads.append((max(last, plan.end_at), compressor.flush()))
-    headers = tuple(
-        (k, v) for k, v in plan.headers if k.lower() not in ("content-encoding", "content-length")
-    )
-    return _with_reads(plan, reads, headers=(*headers, ("content-encoding", "gzip")))
-
-
-def _bursts(plan: Plan, bursts: int = PARTIAL_BUFFER_BURSTS) -> Plan:
-    """Hold the reads back and release them at the end of each 1/``bursts`` of the
-    stream's duration, each burst joined into one read."""
-    timed = _timed_reads(plan)
-    if len(timed) < 2:
-        return plan
-    first = timed[0][0]
-    width = (timed[-1][0] - first) / bursts
-    groups: dict[float, list[bytes]] = {}
-    for due, data in timed:
-        number = 1 if width <= 0 else min(bursts, max(1, math.ceil((due - first) / width - 1e-9)))
-        groups.setdefault(first + number * max(width, 0.0), []).append(data)
-    reads = [(due, b"".join(parts)) for due, parts in groups.items()]
-    return _with_reads(plan, reads, end_at=max(plan.end_at, reads[-1][0]))
-
-
-def _delayed_from(plan: Plan, offset: int, delay: float) -> Plan:
-    """Delay every read from byte ``offset`` on (a read starts there) by ``delay`` s."""
-    reads: list[tuple[float, bytes]] = []
-    pos = 0
-    for due, data in _timed_reads(plan):
-        reads.append((due + delay if pos >= offset else due, data))
-        pos += len(data)
-    return _with_reads(plan, reads, end_at=plan.end_at + delay)
-
-
-# --- The catalog: every plan, decided up front ----------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _Entry:
-    """One servable exchange: its model and its two plans."""
-
-    model: str | None
-    created: int | None
-    stream: Plan
-    json: Plan
-
-
-def _rebuild(body: bytes) -> tuple[ChatCompletion, SSEStreamError | None]:
-    """The completion a client rebuilds from ``body`` (ChatStream, hence the library's
-    ChatCompletionAccumulator), and the error the stream raised, if any."""
-    stream = ChatStream([body], max_line_bytes=None, max_event_bytes=None)
-    try:
-        for _ in stream:
-            pass
-    except SSEStreamError as exc:
-        return stream.completion, exc
-    return stream.completion, None
-
-
-def _check_pace(pace: Pace) -> float | None:
-    """The ``speed=`` of :class:`Options` for ``pace``, or ``None`` for no pacing."""
-    if pace == "recorded":
-        return 1.0
-    if pace == "none":
-        return None
-    if isinstance(pace, bool) or not isinstance(pace, (int, float)):
-        raise ValueError(f"pace={pace!r}: expected 'recorded', 'none' or a speed factor > 0")
-    if not (math.isfinite(pace) and pace > 0):
-        raise ValueError(f"pace={pace!r}: expected a speed factor > 0")
-    return float(pace)
-
-
-class _Catalog:
-    """The plans of every chat exchange of the recordings, and which one answers next."""
-
-    def __init__(
-        self,
-        recordings: Sequence[Recording],
-        *,
-        pace: Pace,
-        fault: str,
-        first_token_delay: float,
-        event_gap: float,
-    ) -> None:
-        if fault not in FAULTS:
-            raise ValueError(f"unknown fault {fault!r}; expected one of {', '.join(FAULTS)}")
-        if not (math.isfinite(first_token_delay) and first_token_delay >= 0):
-            raise ValueError(f"first_token_delay={first_token_delay!r}: expected seconds >= 0")
-        if not (math.isfinite(event_gap) and event_gap >= 0):
-            raise ValueError(f"event_gap={event_gap!r}: expected seconds >= 0")
-        self.fault = fault
-        self._speed = _check_pace(pace)
-        self._first_token_delay = first_token_delay
-        self._event_gap = event_gap
-        self.entries: list[_Entry] = []
-        for recording in recordings:
-            for number, exchange in enumerate(recording):
-                request = exchange.request
-                if request is not None and not request.path.endswith("/chat/completions"):
-                    continue
-                try:
-                    self.entries.append(self._entry(exchange))
-                except ValueError as exc:
-                    raise ValueError(f"{recording.source}, exchange {number}: {exc}") from None
-        if not self.entries:
-            raise ValueError("the recordings hold no chat-completion exchange")
-        models = {entry.model for entry in self.entries}
-        self._by_model: dict[str | None, list[int]] = {}
-        if len(models) > 1:  # match by model only when there is a choice to make
-            for index, entry in enumerate(self.entries):
-                self._by_model.setdefault(entry.model, []).append(index)
-        self._next: dict[str | None, int] = {}
-
-    def _entry(self, exchange: Exchange) -> _Entry:
-        exchange = decoded_exchange(exchange)
-        exchange = dataclasses.replace(
-            exchange,
-            headers=tuple(
-                (k, v) for k, v in exchange.headers if k.lower() not in _CONNECTION_HEADERS
-            ),
-        )
-        if _untimed(exchange):
-            exchange = _retimed(exchange, self._event_gap)
-        completion, error = _rebuild(exchange.body)
-        request = exchange.request
-        model = request.model if request is not None and request.model else completion.model
-        as_json = _json_exchange(exchange, completion, error)
-        fault = self.fault
-        rng = random.Random(0)
-        replacement = _REPLACEMENTS.get(fault)
-
-        # The non-streaming answer: only the faults that replace or strip the response.
-        json_plan = make_plan(
-            exchange if replacement is not None else as_json,
-            Options(
-                speed=self._speed,
-                replace_response=replacement,
-                drop_content_type=fault == "no-content-type",
-            ),
-            rng,
-            faults=True,
-        )
-        if fault == "gzip":
-            json_plan = _gzipped(json_plan)
-
-        # The streaming answer.
-        events = len(event_ends(exchange.body)) if exchange.status_code == 200 else 0
-        options: dict[str, Any] = {}
-        first_token: int | None = None
-        if fault == "not-streamed":
-            exchange = as_json
-        elif fault == "malformed":
-            exchange = _malformed(exchange)
-        elif fault == "no-usage":
-            exchange = _no_usage(exchange)
-        elif fault == "error-in-stream":
-            exchange = _error_in_stream(exchange)
-        elif fault == "slow-first-token":
-            first_token = _first_token_offset(exchange)
-            if first_token is not None:
-                exchange = _split_at(exchange, first_token)
-        elif fault == "buffer":
-            options["buffered"] = True
-        elif fault == "no-done":
-            options["drop_done"] = True
-        elif fault == "no-content-type":
-            options["drop_content_type"] = True
-        elif replacement is not None:
-            options["replace_response"] = replacement
-        elif fault in _EVENT_FAULTS and events:
-            key = "stall_after_events" if fault == "stall" else "cut_after_events"
-            options[key] = events // 2
-            options["cut_with"] = "reset" if fault == "reset" else "eof"
-        stream_plan = make_plan(exchange, Options(speed=self._speed, **options), rng, faults=True)
-        if fault == "gzip":
-            stream_plan = _gzipped(stream_plan)
-        elif fault == "partial-buffer":
-            stream_plan = _bursts(stream_plan)
-        elif first_token is not None:
-            stream_plan = _delayed_from(stream_plan, first_token, self._first_token_delay)
-        return _Entry(model=model, created=completion.created, stream=stream_plan, json=json_plan)
-
-    def pick(self, model: str | None) -> _Entry:
-        """The entry that answers a request for ``model``: the next one (cycling) among
-        the entries of that model when the recordings hold several models and this is
-        one of them, else the next among all entries."""
-        key = model if model in self._by_model else None
-        indexes = self._by_model.get(key) if key is not None else None
-        if indexes is None:
-            indexes = list(range(len(self.entries)))
-        number = self._next.get(key, 0)
-        self._next[key] = number + 1
-        return self.entries[indexes[number % len(indexes)]]
-
-    def models(self) -> list[dict[str, Any]]:
-        """The ``data`` of ``GET /v1/models``: each recorded model once, in order."""
-        seen: dict[str, dict[str, Any]] = {}
-        for entry in self.entries:
-            if entry.model is not None and entry.model not in seen:
-                seen[entry.model] = {
-                    "id": entry.model,
-                    "object": "model",
-                    "created": entry.created or 0,
-                    "owned_by": "ssestream",
-                }
-        return list(seen.values())
-
+    error.__cause__ = exc
+    return error
+
+
+DEFAULT_MAX_REQUEST_BYTES = 1024 * 1024
+"""The largest request body the server reads: 1 MiB (a chat request with a long
+conversation is some KiB). A larger one gets ``413`` (announced by ``Content-Length``: at
+once, unread; chunked: as soon as the limit is passed) and the connection is closed."""
+
+DEFAULT_REQUEST_TIMEOUT = 10.0
+"""Seconds a client has to send a request: its head from the moment the connection is
+open (or the previous response ended), and its body from the moment the head arrived.
+A slower one is dropped (a head) or gets ``408`` (a body); either way the connection is
+closed, so a slow or idle client cannot hold a connection forever."""
+
+DEFAULT_KEEP_ALIVE = 5
+"""Seconds an idle keep-alive connection is kept open between requests (uvicorn's
+``timeout_keep_alive``)."""
+
+MAX_REQUEST_HEAD_BYTES = 16 * 1024
+"""The largest request head (request line and headers), in bytes: uvicorn's
+``h11_max_incomplete_event_size``; a larger one gets ``400``."""
 
 # --- The app --------------------------------------------------------------------------
 
@@ -697,10 +110,24 @@ class _QuietAbort(logging.Filter):
         return not (record.exc_info and _is_abort(record.exc_info[1]))
 
 
+class _RedactedAccessLog(logging.Filter):
+    """Redacts the request target in uvicorn's access log (``"POST /v1/x?key=..."``):
+    ``serve`` prints it, and a client may put its key in the query (Gemini's ``?key=``)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
+            record.args = (*args[:2], redact_url(args[2]), *args[3:])
+        return True
+
+
 def _quiet_aborts() -> None:
     logger = logging.getLogger("uvicorn.error")
     if not any(isinstance(f, _QuietAbort) for f in logger.filters):
         logger.addFilter(_QuietAbort())
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, _RedactedAccessLog) for f in access.filters):
+        access.addFilter(_RedactedAccessLog())
 
 
 def _openai_error(status: int, message: str, error_type: str) -> ErrorResponse:
@@ -714,6 +141,8 @@ def create_app(
     fault: str = "none",
     first_token_delay: float = DEFAULT_FIRST_TOKEN_DELAY,
     event_gap: float = DEFAULT_EVENT_GAP,
+    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
+    request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
 ) -> Starlette:
     """Build the Starlette app of ``ssestream serve``: an OpenAI-compatible endpoint.
 
@@ -730,6 +159,11 @@ def create_app(
 
     Any API key is accepted. Other paths answer 404 with OpenAI's error JSON.
 
+    The app's ``state`` holds ``models`` (the model names served), ``exchanges`` (how
+    many) and ``longest_silence``: the longest wait, in seconds, for the next byte of any
+    planned response (the non-streaming answer waits for the whole recorded stream), so
+    that a client's read timeout can be set above it.
+
     Args:
         recordings: loaded :class:`~ssestream.testing.Recording` s or paths (``.sse``
             bodies, ``.jsonl`` recordings). Exchanges recorded for other paths than
@@ -741,23 +175,38 @@ def create_app(
             scaled by ``pace``).
         event_gap: seconds between two events of a recording without timing (``.sse``),
             before ``pace`` applies.
+        max_request_bytes: the largest request body read, in bytes; a larger one gets
+            413 with OpenAI's error JSON and the connection is closed, without the rest
+            being read (see :data:`DEFAULT_MAX_REQUEST_BYTES`).
+        request_timeout: seconds to receive the whole body once the head arrived; a
+            slower body gets 408 and the connection is closed (the head's own limit is
+            the server's: :func:`running_server`).
 
     Raises:
         ValueError: an unknown fault, a bad pace or delay, recordings without any chat
             exchange, or a recorded body that cannot be decoded.
         RecordingFormatError: a ``.jsonl`` file is not a valid recording.
         OSError: a file cannot be read.
-        ImportError: starlette is not installed (``pip install 'ssestream[cli]'``).
+        ModuleNotFoundError: starlette is not installed: the message names the ``cli``
+            extra and how to install it (:data:`INSTALL_CLI_EXTRA`).
     """
     import anyio
-    from starlette.applications import Starlette
-    from starlette.exceptions import HTTPException
-    from starlette.requests import Request
-    from starlette.responses import JSONResponse, Response, StreamingResponse
-    from starlette.routing import Route
 
+    try:
+        from starlette.applications import Starlette
+        from starlette.exceptions import HTTPException
+        from starlette.requests import Request
+        from starlette.responses import JSONResponse, Response, StreamingResponse
+        from starlette.routing import Route
+    except ImportError as exc:
+        raise _needs_cli_extra("ssestream.testing.create_app", exc) from None
+
+    if not (isinstance(max_request_bytes, int) and max_request_bytes > 0):
+        raise ValueError(f"max_request_bytes must be an int > 0, not {max_request_bytes!r}")
+    if not (math.isfinite(request_timeout) and request_timeout > 0):
+        raise ValueError(f"request_timeout must be a number of seconds > 0: {request_timeout!r}")
     loaded = [r if isinstance(r, Recording) else load_recording(r) for r in recordings]
-    catalog = _Catalog(
+    catalog = Catalog(
         loaded,
         pace=pace,
         fault=fault,
@@ -772,7 +221,7 @@ def create_app(
             await anyio.sleep(delay)
 
     async def body(plan: Plan, start: float) -> AsyncIterator[bytes]:
-        for due, data in _timed_reads(plan):
+        for due, data in timed_reads(plan):
             await sleep_until(start + due)
             if data:
                 yield data
@@ -784,7 +233,6 @@ def create_app(
 
     async def respond(plan: Plan, start: float) -> Response:
         await sleep_until(start + plan.headers_at)
-        headers = dict(plan.headers)
         whole = (
             not plan.stall
             and plan.error is None
@@ -793,13 +241,38 @@ def create_app(
         )
         if whole:
             content = plan.reads[0] if plan.reads else b""
-            return Response(content, status_code=plan.status_code, headers=headers)
-        return StreamingResponse(body(plan, start), status_code=plan.status_code, headers=headers)
+            return _with_headers(Response(content, status_code=plan.status_code), plan.headers)
+        return _with_headers(
+            StreamingResponse(body(plan, start), status_code=plan.status_code), plan.headers
+        )
 
     def error(response: ErrorResponse) -> Response:
-        return Response(
-            response.body, status_code=response.status_code, headers=dict(response.headers)
+        return _with_headers(
+            Response(response.body, status_code=response.status_code), response.headers
         )
+
+    def refuse(status: int, message: str) -> Response:
+        response = error(_openai_error(status, message, "invalid_request_error"))
+        response.headers["connection"] = "close"  # the rest of the body is never read
+        return response
+
+    async def read_body(request: Request) -> bytes | Response:
+        """The body, or the 413/408 response when it is too large or too slow."""
+        too_large = (
+            f"The request body is larger than this server's limit of {max_request_bytes} bytes."
+        )
+        length = request.headers.get("content-length", "")
+        if length.isdigit() and int(length) > max_request_bytes:
+            return refuse(413, too_large)
+        body = bytearray()
+        with anyio.move_on_after(request_timeout) as scope:
+            async for piece in request.stream():
+                body += piece
+                if len(body) > max_request_bytes:
+                    return refuse(413, too_large)
+        if scope.cancelled_caught:
+            return refuse(408, f"The request body did not arrive within {request_timeout:g} s.")
+        return bytes(body)
 
     async def models(request: Request) -> Response:
         if catalog.fault == "auth":
@@ -810,9 +283,12 @@ def create_app(
         start = anyio.current_time()
         if catalog.fault == "auth":
             return error(AUTH_401)
+        body = await read_body(request)
+        if isinstance(body, Response):
+            return body
         try:
-            payload = json.loads(await request.body())
-        except ValueError:
+            payload = json.loads(body)
+        except (ValueError, RecursionError):
             payload = None
         if not isinstance(payload, dict):
             return error(
@@ -842,7 +318,22 @@ def create_app(
     )
     app.state.models = [model["id"] for model in catalog.models()]
     app.state.exchanges = len(catalog.entries)
+    app.state.longest_silence = max(
+        max(longest_silence(entry.stream), longest_silence(entry.json)) for entry in catalog.entries
+    )
     return app
+
+
+def _with_headers(response: _R, headers: Headers) -> _R:
+    """``response`` with ``headers`` as sent: the recorded bytes of each value (Starlette
+    would encode a ``str`` value as latin-1, failing on "café" recorded as UTF-8), in
+    place of any header Starlette set under the same name (``content-length``)."""
+    wire = wire_headers(headers)
+    names = {name.lower() for name, _ in wire}
+    response.raw_headers = [
+        pair for pair in response.raw_headers if pair[0].lower() not in names
+    ] + [(name.lower(), value) for name, value in wire]
+    return response
 
 
 # --- Running it -----------------------------------------------------------------------
@@ -868,18 +359,115 @@ def _url(sock: socket.socket) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
-def _uvicorn_server(app: Any, *, log_level: str, graceful_seconds: int) -> Any:
-    import uvicorn
+def _head_timeout_protocol(head_timeout: float) -> type:
+    """uvicorn's h11 protocol, plus a deadline for each request head.
+
+    uvicorn closes a keep-alive connection idle *after* a response
+    (``timeout_keep_alive``), but not one that never sends a complete head: a client
+    that connects and sends nothing, or one byte a minute, holds it forever. This
+    subclass arms a timer when the connection opens and after each response, cancels it
+    when a request head is complete, and closes the connection when it fires first.
+    """
+    import h11
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    class HeadTimeoutProtocol(H11Protocol):
+        _head_timer: Any = None
+
+        def _arm(self) -> None:
+            self._disarm()
+            self._head_timer = self.loop.call_later(head_timeout, self._head_timed_out)
+
+        def _disarm(self) -> None:
+            if self._head_timer is not None:
+                self._head_timer.cancel()
+                self._head_timer = None
+
+        def _head_timed_out(self) -> None:
+            self._head_timer = None
+            if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+                self.transport.close()
+
+        def connection_made(self, transport: Any) -> None:
+            super().connection_made(transport)
+            self._arm()
+
+        def data_received(self, data: bytes) -> None:
+            super().data_received(data)
+            if self.conn.their_state is not h11.IDLE:
+                self._disarm()
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+                self._arm()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+    return HeadTimeoutProtocol
+
+
+def _uvicorn_server(
+    app: Any,
+    *,
+    log_level: str,
+    graceful_seconds: int,
+    request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
+    keep_alive: int = DEFAULT_KEEP_ALIVE,
+) -> Any:
+    try:
+        import uvicorn
+    except ImportError as exc:
+        raise _needs_cli_extra("serving (uvicorn)", exc) from None
 
     config = uvicorn.Config(
         app,
-        http="h11",
+        http=_head_timeout_protocol(request_timeout),
         ws="none",
         lifespan="off",
         log_level=log_level,
         timeout_graceful_shutdown=graceful_seconds,
+        timeout_keep_alive=keep_alive,
+        h11_max_incomplete_event_size=MAX_REQUEST_HEAD_BYTES,
     )
     return uvicorn.Server(config)
+
+
+def serve_forever(
+    app: Any,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    log_level: str = "info",
+    request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
+    keep_alive: int = DEFAULT_KEEP_ALIVE,
+    on_listening: Callable[[str], None] | None = None,
+) -> None:
+    """Serve ``app`` with uvicorn in this thread until interrupted (``ssestream serve``).
+
+    The socket is bound first, so that ``on_listening`` gets the base URL
+    (``http://HOST:PORT``, without ``/v1``; ``port=0`` takes a free port) before the
+    first request can come. uvicorn handles Ctrl+C: open responses get 1 s to finish,
+    then ``KeyboardInterrupt`` is raised again here.
+
+    Raises:
+        OSError: the address cannot be bound (port in use, no such interface).
+        ModuleNotFoundError: uvicorn is not installed (the message names the extra).
+    """
+    server = _uvicorn_server(
+        app,
+        log_level=log_level,
+        graceful_seconds=1,
+        request_timeout=request_timeout,
+        keep_alive=keep_alive,
+    )
+    sock = _bind(host, port)
+    with sock:
+        if on_listening is not None:
+            on_listening(_url(sock))
+        server.run(sockets=[sock])
 
 
 @contextmanager
@@ -890,6 +478,8 @@ def running_server(
     port: int = 0,
     log_level: str = "warning",
     startup_timeout: float = 10.0,
+    request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
+    keep_alive: int = DEFAULT_KEEP_ALIVE,
 ) -> Iterator[str]:
     """Run ``app`` with uvicorn in a background thread; yield its base URL.
 
@@ -903,13 +493,27 @@ def running_server(
         port: the TCP port; 0 for a free one.
         log_level: uvicorn's log level (``"warning"``: quiet).
         startup_timeout: seconds to wait for the server to accept connections.
+        request_timeout: seconds a client has to send a complete request head, from
+            the moment it connects or its previous response ended; then the connection
+            is closed (see :data:`DEFAULT_REQUEST_TIMEOUT`).
+        keep_alive: seconds an idle connection is kept between requests.
+
+    Heads larger than :data:`MAX_REQUEST_HEAD_BYTES` get 400; the body's limits are the
+    app's (:func:`create_app`).
 
     Raises:
         OSError: the address cannot be bound (port in use...).
         RuntimeError: the server did not start within ``startup_timeout``.
-        ImportError: uvicorn is not installed (``pip install 'ssestream[cli]'``).
+        ModuleNotFoundError: uvicorn is not installed (the message names the ``cli``
+            extra).
     """
-    server = _uvicorn_server(app, log_level=log_level, graceful_seconds=1)
+    server = _uvicorn_server(
+        app,
+        log_level=log_level,
+        graceful_seconds=1,
+        request_timeout=request_timeout,
+        keep_alive=keep_alive,
+    )
     sock = _bind(host, port)
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [sock]}, name="ssestream-serve", daemon=True

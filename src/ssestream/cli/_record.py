@@ -8,13 +8,16 @@ the same response and the text is printed as it streams.
 Invariants: the recording is written to a temporary file next to the target and moved
 into place only when the server answered with a stream, so a refused request (no
 connection, 401, an HTML page) never replaces a good recording. The API key is read from
-the environment, sent only in the ``Authorization`` header, never printed, and written
-as ``REDACTED`` by the recorder.
+the environment (surrounding whitespace stripped: a CRLF ``.env`` file leaves a ``\\r``),
+sent only in the ``Authorization`` header, never printed (every message shown goes
+through :func:`ssestream._redact.redact_text`), and written as ``REDACTED`` by the
+recorder.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import time
@@ -23,12 +26,18 @@ from typing import Any, TextIO
 
 import httpx
 
-from ._cli import _Printer, _summary
-from ._exceptions import APIStatusError, SSEStreamError, UnexpectedContentTypeError
-from ._streams import ChatStream, connect_chat
-from .testing import RecordingTransport
+from .. import (
+    APIStatusError,
+    ChatStream,
+    SSEStreamError,
+    UnexpectedContentTypeError,
+    connect_chat,
+)
+from .._redact import redact_text, redact_url
+from ..testing import RecordingTransport
+from ._output import Printer, summary
 
-__all__ = ["record_command", "request_body"]
+__all__ = ["request_body", "run"]
 
 
 def request_body(model: str, prompt: str) -> dict[str, Any]:
@@ -70,7 +79,12 @@ class _Progress:
         self.err.write(f"{prefix}{outcome}: {self.line(num_bytes, chunks)}\n")
 
 
-def record_command(args: argparse.Namespace) -> int:
+def _discard(partial: Path) -> None:
+    with contextlib.suppress(OSError):
+        partial.unlink(missing_ok=True)
+
+
+def run(args: argparse.Namespace) -> int:
     """Run ``ssestream record``; returns the exit status.
 
     ``args`` holds ``base_url``, ``model``, ``prompt``, ``output``, ``api_key_env`` and
@@ -89,23 +103,32 @@ def record_command(args: argparse.Namespace) -> int:
     if path.is_dir():
         err.write(f"error: {path} is a directory\n")
         return 2
+    if path.exists() and not path.is_file():
+        err.write(f"error: {path} is not a regular file; refusing to replace it\n")
+        return 2
+    parent = next((p for p in path.parents if p.exists()), None)
+    if parent is not None and not parent.is_dir():
+        err.write(f"error: cannot write {path}: {parent} is not a directory\n")
+        return 2
     headers = {}
-    key = os.environ.get(args.api_key_env) if args.api_key_env else None
+    key = (os.environ.get(args.api_key_env) or "").strip() if args.api_key_env else ""
+    secrets = (key,) if key else ()
     if key:
         headers["Authorization"] = f"Bearer {key}"
     else:
         err.write(f"note: ${args.api_key_env} is not set; sending no Authorization header\n")
     url = args.base_url.rstrip("/") + "/chat/completions"
+    shown = redact_url(url)
     partial = path.with_name(f".{path.name}.{os.getpid()}.part")
     timeout = httpx.Timeout(args.timeout, connect=min(args.timeout, 10.0))
-    printer = _Printer(out)
+    printer = Printer(out)
     start = time.monotonic()
     progress = _Progress(out, err, start)
     chunks = 0
     num_bytes = 0
     stream: ChatStream | None = None
     failure: SSEStreamError | None = None
-    out.write(f"ssestream record: POST {url} (model {args.model})\n\n")
+    out.write(f"ssestream record: POST {shown} (model {args.model})\n\n")
     out.flush()
     try:
         transport = RecordingTransport(httpx.HTTPTransport(), partial)
@@ -118,16 +141,7 @@ def record_command(args: argparse.Namespace) -> int:
             try:
                 for chunk in stream:
                     chunks += 1
-                    for choice in chunk.choices:
-                        if choice.index not in (0, None):
-                            continue
-                        delta = choice.delta
-                        if delta.reasoning_content:
-                            printer.write("reasoning", delta.reasoning_content)
-                        if delta.content:
-                            printer.write("answer", delta.content)
-                        if delta.refusal:
-                            printer.write("refusal", delta.refusal)
+                    printer.chunk(chunk)
                     num_bytes = stream.response.num_bytes_downloaded
                     progress.update(num_bytes, chunks)
             except (APIStatusError, UnexpectedContentTypeError):
@@ -136,18 +150,20 @@ def record_command(args: argparse.Namespace) -> int:
                 failure = exc
             num_bytes = stream.response.num_bytes_downloaded
     except (APIStatusError, UnexpectedContentTypeError) as exc:
-        partial.unlink(missing_ok=True)
+        _discard(partial)
         printer.end()
-        err.write(f"error: {url}: {exc.message}\nnothing recorded\n")
+        err.write(f"error: {shown}: {redact_text(exc.message, secrets)}\nnothing recorded\n")
         return 2
     except (httpx.HTTPError, httpx.InvalidURL) as exc:
-        partial.unlink(missing_ok=True)
+        _discard(partial)
         printer.end()
-        reason = str(exc) or type(exc).__name__
-        err.write(f"error: cannot reach {url}: {type(exc).__name__}: {reason}\nnothing recorded\n")
+        reason = redact_text(str(exc) or type(exc).__name__, secrets)
+        err.write(
+            f"error: cannot reach {shown}: {type(exc).__name__}: {reason}\nnothing recorded\n"
+        )
         return 2
     except OSError as exc:  # the recording file
-        partial.unlink(missing_ok=True)
+        _discard(partial)
         err.write(f"error: cannot write {path}: {exc.strerror or exc}\n")
         return 2
     try:
@@ -157,10 +173,11 @@ def record_command(args: argparse.Namespace) -> int:
         return 2
     printer.end()
     assert stream is not None
-    _summary(stream, stream.completion, chunks, out)
+    summary(stream, stream.completion, chunks, out)
     out.flush()
     if failure is not None:
-        err.write(f"error: {type(failure).__name__}: {failure.message}\n")
+        message = redact_text(failure.message, secrets)
+        err.write(f"error: {type(failure).__name__}: {message}\n")
         progress.end(num_bytes, chunks, f"recorded to {path} (incomplete)")
         return 1
     progress.end(num_bytes, chunks, f"recorded to {path}")

@@ -1,0 +1,1020 @@
+"""The analysis (pure): from the probe's records to metrics, problems and a verdict.
+
+Rules (the thresholds are the fields of :class:`Thresholds`). Time ratios do not move
+when the server or the machine is uniformly slower, and read counts do not depend on
+time at all, so the buffering verdicts rest on them and never on one absolute duration.
+
+The principle: each verdict needs evidence of its own cause in the stream's shape. A
+buffered body shows itself by how it *arrives*: several chunks per read, near-zero gaps
+between chunks, or one burst after a wait. A late first token alone is not evidence of
+buffering: a server that queues the request, or a model that thinks without streaming
+its reasoning, sends the first token late and then streams normally; that is
+``slow_first_token``, and nothing else. These are tested as properties of
+:func:`analyse`: scaling every time (and ``slow_first_token`` with them) by 0.1x-20x
+changes no verdict; a constant delay before the first token of a healthy stream gives
+``slow_first_token`` alone; a steady slow stream, and a long reasoning phase followed by
+the answer, are healthy.
+``N`` is the number of chunks, ``R`` the number of reads that completed at least one
+chunk, ``TTFT`` the time to the first chunk with text (content, reasoning or refusal;
+else the first tool-call fragment; else the first chunk) and ``total`` the time to the
+end of the body (or to ``[DONE]``). Nothing is said about buffering below
+``min_chunks`` = 8 chunks: too few to tell a burst from a stream.
+
+* ``buffered``: the body was held back and delivered at once. Any of
+  (a) ``R <= few_reads`` (2): N chunks arrived in at most two reads; a client that
+  reads late collects the chunks that waited in one read, but a stream paced by
+  generation keeps it reading: only a client frozen for the whole answer would see
+  this from a healthy server;
+  (b) ``TTFT / total >= ttft_share`` (0.9) *and the answer came in a burst*: the first
+  token came in the last tenth of the response time, and then the chunks came at least
+  ``burst_chunks_per_read`` (4) to a read, or with at least ``burst_near_zero_share``
+  (75 %) of their gaps near zero;
+  (c) ``TTFT >= ttft_vs_non_streaming`` (0.9) x the non-streaming latency and
+  ``TTFT / total >= 0.75``, and the answer came in a burst (as in (b)): the stream
+  waited about as long as a whole non-streamed answer, then arrived at once.
+  Without the burst, (b) and (c) describe a slow first token, not a buffer.
+  A ``Content-Length`` on an event stream is added as evidence (the sender knew the
+  whole body in advance), never used alone.
+* ``partially_buffered``: bursts separated by stalls (a proxy flushing a 4-8 KiB buffer,
+  a compressor emitting blocks). Not ``buffered``, N >= 8, and both: at least
+  ``near_zero_share`` (50 %) of the gaps between chunks (from the first token on) are
+  "near zero", under ``near_zero_gap`` (0.1) x the mean gap; and the largest
+  ``top_gaps`` (10 %) of the gaps take at least ``top_gaps_share`` (75 %) of the time
+  between the first and the last chunk. An even stream has ~10 % of its time in its 10 %
+  largest gaps, a jittery one (exponential gaps) ~33 %, tokens emitted in pairs or
+  fours (speculative decoding) under 50 %; bursts of 8 or more chunks pass 75 %. Both are
+  ratios of the stream's own gaps, so a uniformly slower stream keeps its verdict. The
+  reasoning phase and the answer phase are measured apart (each against its own mean
+  gap, the pause between them left out): a model may think at one pace and answer at
+  another.
+* ``compressed``: the streaming response had a ``Content-Encoding`` and was buffered or
+  partially buffered while the uncompressed request (``Accept-Encoding: identity``) was
+  not, or the server compressed even the ``identity`` request (and it buffered), or the
+  encoding is one that was not asked for and cannot be decoded. A compressed stream that
+  still arrives chunk by chunk is only a warning (``compressed_stream``).
+* ``not_streamed``: the body was one JSON object (``stream: true`` ignored).
+* ``malformed_chunks``: at least one chunk has an *error* deviation from the OpenAI
+  ``chat.completion.chunk`` shape (see :func:`validate_chunk`): not JSON, not an object,
+  ``choices`` not a list, a field of the wrong JSON type. Deviations that tolerant
+  clients accept (a missing ``created``, ``object`` other than
+  ``"chat.completion.chunk"``, a tool call without ``index``) are listed as warnings.
+* ``error_in_stream``: the stream carried an error payload or ``event: error``.
+* ``missing_done``: the body ended cleanly without ``data: [DONE]`` (the evidence says
+  whether a ``finish_reason`` came: without one, the answer itself is cut off).
+* ``missing_usage``: no chunk carried ``usage`` although ``stream_options.include_usage``
+  was sent, in a stream that reached its end (``[DONE]`` or a ``finish_reason``; the
+  usage chunk comes last, so a stream cut before is ``missing_done`` alone).
+* ``interrupted``: the connection failed mid-body (reset, incomplete chunked body).
+* ``stalled``: no byte for the read timeout (``--timeout``) before the stream ended.
+* ``too_long``: the stream was still going when the check stopped reading it: the
+  deadline of the whole check (``--max-time``) ran out, or it passed :data:`MAX_CHUNKS`
+  chunks or :data:`MAX_READS` reads (the request asks for ``max_tokens`` 120).
+* ``slow_first_token``: ``TTFT >= slow_first_token`` (3 s by default). This one is a
+  user-facing latency, so an absolute threshold is the point; it is not reported when
+  the stream was buffered (the buffering is the cause).
+* ``bad_content_type``: an event stream served without ``Content-Type:
+  text/event-stream`` (browsers' ``EventSource`` and several SDKs refuse it).
+* refusals, which stop the check (exit status 2): ``unreachable`` (no connection or no
+  answer), ``wrong_base_url`` (404/405, a redirect, or an HTML page where the API should
+  be), ``auth_failed`` (401/403), ``model_not_found``, ``rate_limited`` (429),
+  ``server_error`` (5xx), ``http_error`` (any other status >= 300).
+
+``missing_done`` and ``missing_usage`` are left out when the stream was cut short by an
+error, an interruption or a stall, and every stream rule when the body was not an event
+stream: the root cause is reported, not its consequences. A missing
+``X-Accel-Buffering`` header is never a problem by itself: it is shown with the other
+headers that matter for streaming.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .. import ChatCompletionChunk
+from .._http import media_type
+from .._parser import error_fields  # the parser's reading of error payloads
+from ._records import (
+    MAX_CHUNKS,
+    MAX_READS,
+    MODEL_WORD,
+    PROBLEM_CODES,
+    STREAM_HEADERS,
+    CheckData,
+    ChunkArrival,
+    ChunkDeviation,
+    Exchange,
+    Problem,
+    Report,
+    StreamMetrics,
+    StreamRecord,
+    Thresholds,
+    rounded,
+)
+from ._shape import chunk_deviations, chunk_numbers, is_int
+
+__all__ = ["analyse", "analyse_stream", "percentile", "refusal_problem"]
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """The ``q``-th percentile (0-100) of ``values`` by linear interpolation, or ``None``.
+
+    Linear interpolation between the closest ranks (numpy's default): the 50th of
+    ``[1, 2, 3, 4]`` is 2.5. ``None`` for an empty sequence.
+    """
+    if not values:
+        return None
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * q / 100
+    low = math.floor(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+@dataclass(slots=True)
+class _Text:
+    """What one chunk carries that a user would see (choice 0 and any other)."""
+
+    content: int = 0
+    reasoning: int = 0
+    visible: bool = False
+
+
+def _text_of(payload: Mapping[str, Any] | None) -> _Text:
+    found = _Text()
+    if payload is None:
+        return found
+    try:
+        chunk = ChatCompletionChunk(dict(payload))
+        for choice in chunk.choices:
+            delta = choice.delta
+            content = delta.content
+            reasoning = delta.reasoning_content
+            refusal = delta.refusal
+            if isinstance(content, str):
+                found.content += len(content)
+            if isinstance(reasoning, str):
+                found.reasoning += len(reasoning)
+            if isinstance(refusal, str) and refusal:
+                found.content += len(refusal)
+            if delta.get("tool_calls") or delta.get("function_call"):
+                found.visible = True
+    except (AttributeError, TypeError):  # a malformed chunk: it shows nothing
+        return _Text()
+    found.visible = found.visible or bool(found.content or found.reasoning)
+    return found
+
+
+def _ratio(numerator: float | None, denominator: float | None) -> float | None:
+    if numerator is None or denominator is None or denominator <= 0:
+        return None
+    return numerator / denominator
+
+
+def _phase_gaps(chunks: Sequence[ChunkArrival], texts: Sequence[_Text], start: int) -> list[float]:
+    """The gaps between chunks from ``start`` on, each divided by its phase's mean gap.
+
+    A reasoning model may think at one pace and answer at another (reasoning summaries a
+    second apart, then the answer at 20 ms): measured together, the answer's gaps would
+    look "near zero" next to the reasoning's, and the reasoning's like stalls. So the
+    reasoning phase (up to the first chunk with content, a refusal or a tool call) and
+    the answer phase are measured apart, and the gap between them is left out. Each
+    phase's gaps are normalised to a mean of 1, which keeps every ratio of the shape.
+    """
+    answer = next(
+        (i for i in range(start, len(texts)) if texts[i].visible and not texts[i].reasoning),
+        None,
+    )
+    bounds = [start, len(chunks)]
+    if answer is not None and answer > start:
+        bounds = [start, answer, len(chunks)]
+    normalised: list[float] = []
+    for low, high in itertools.pairwise(bounds):
+        gaps = [b.time - a.time for a, b in itertools.pairwise(chunks[low:high])]
+        mean = sum(gaps) / len(gaps) if gaps else 0.0
+        normalised.extend(gap / mean if mean > 0 else 0.0 for gap in gaps)
+    return normalised
+
+
+def _gap_shape(
+    gaps: Sequence[float], thresholds: Thresholds
+) -> tuple[float | None, float | None, int | None]:
+    """(near-zero share, largest-gaps share, bursts) of a stream's gaps."""
+    if not gaps:
+        return None, None, None
+    span = sum(gaps)
+    if span <= 0:
+        return 1.0, None, 1
+    mean = span / len(gaps)
+    near = [gap < thresholds.near_zero_gap * mean for gap in gaps]
+    top = max(1, math.ceil(thresholds.top_gaps * len(gaps)))
+    largest = sum(sorted(gaps, reverse=True)[:top])
+    return sum(near) / len(gaps), largest / span, 1 + near.count(False)
+
+
+def analyse_stream(
+    record: StreamRecord,
+    *,
+    non_streaming_time: float | None = None,
+    thresholds: Thresholds | None = None,
+) -> tuple[StreamMetrics, tuple[ChunkDeviation, ...]]:
+    """The figures and the chunk deviations of one streaming request (pure).
+
+    Args:
+        record: what the probe measured.
+        non_streaming_time: the latency of the normal request, in seconds, for
+            ``ttft_vs_non_streaming``; ``None`` if unknown.
+        thresholds: for the gap shape (``near_zero_gap``, ``top_gaps``).
+    """
+    thresholds = thresholds or Thresholds()
+    exchange = record.exchange
+    headers = {name: exchange.headers.get(name) for name in STREAM_HEADERS}
+    chunks = record.chunks
+    # A plain JSON body is a chat.completion, not chunks: not_streamed says it all.
+    deviations = chunk_deviations(chunks) if record.streamed is not False else ()
+    malformed = {
+        number
+        for deviation in deviations
+        if deviation.severity == "error"
+        for number in deviation.chunks
+    }
+    texts = [_text_of(chunk.payload) for chunk in chunks]
+    ttft_content = next((c.time for c, t in zip(chunks, texts, strict=True) if t.content), None)
+    ttft_reasoning = next((c.time for c, t in zip(chunks, texts, strict=True) if t.reasoning), None)
+    first_visible = next((i for i, t in enumerate(texts) if t.visible), None)
+    texts_at = [at for at in (ttft_content, ttft_reasoning) if at is not None]
+    if texts_at:
+        ttft: float | None = min(texts_at)
+    elif first_visible is not None:
+        ttft = chunks[first_visible].time
+    else:
+        ttft = chunks[0].time if chunks else None
+    start = first_visible if first_visible is not None else 0
+    times = [chunk.time for chunk in chunks[start:]]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
+    near_zero, largest, bursts = _gap_shape(_phase_gaps(chunks, texts, start), thresholds)
+    inter_chunk = {
+        "p50": percentile(gaps, 50),
+        "p90": percentile(gaps, 90),
+        "p99": percentile(gaps, 99),
+        "max": max(gaps) if gaps else None,
+        "mean": sum(gaps) / len(gaps) if gaps else None,
+    }
+    usage_payloads = [
+        chunk.payload["usage"]
+        for chunk in chunks
+        if chunk.payload is not None and isinstance(chunk.payload.get("usage"), Mapping)
+    ]
+    usage = usage_payloads[-1] if usage_payloads else {}
+    prompt_tokens = usage.get("prompt_tokens")
+    prompt_tokens = prompt_tokens if is_int(prompt_tokens) else None
+    completion_tokens = usage.get("completion_tokens")
+    completion_tokens = completion_tokens if is_int(completion_tokens) else None
+    finish_reason = None
+    for chunk in chunks:
+        choices = chunk.payload.get("choices") if chunk.payload is not None else None
+        for choice in choices if isinstance(choices, list) else ():
+            if isinstance(choice, Mapping) and choice.get("index", 0) == 0:
+                reason = choice.get("finish_reason")
+                if isinstance(reason, str):
+                    finish_reason = reason
+    last = chunks[-1].time if chunks else None
+    generation = (
+        None if last is None or first_visible is None else last - chunks[first_visible].time
+    )
+    tokens_per_second = None
+    if completion_tokens is not None and generation is not None and generation > 0:
+        tokens_per_second = completion_tokens / generation
+    reads_with_chunks = len({chunk.read for chunk in chunks})
+    metrics = StreamMetrics(
+        run=record.run,
+        accept_encoding=record.accept_encoding,
+        status=exchange.status,
+        http_version=exchange.http_version,
+        headers=headers,
+        streamed=record.streamed,
+        time_to_headers=exchange.time,
+        time_to_first_byte=record.reads[0].time if record.reads else None,
+        time_to_first_chunk=chunks[0].time if chunks else None,
+        ttft=ttft,
+        ttft_content=ttft_content,
+        ttft_reasoning=ttft_reasoning,
+        time_to_last_chunk=last,
+        total_time=record.end_time,
+        generation_time=generation,
+        chunks=len(chunks),
+        malformed_chunks=len(malformed),
+        reads=len(record.reads),
+        reads_with_chunks=reads_with_chunks,
+        reads_source=record.reads_source,
+        chunks_per_read=_ratio(len(chunks), reads_with_chunks),
+        bytes=sum(read.size for read in record.reads),
+        inter_chunk=inter_chunk,
+        near_zero_gap_share=near_zero,
+        largest_gaps_share=largest,
+        bursts=bursts,
+        ttft_share=_ratio(ttft, record.end_time),
+        ttft_vs_non_streaming=_ratio(ttft, non_streaming_time),
+        done=record.done,
+        usage=bool(usage_payloads),
+        usage_chunks=len(usage_payloads),
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
+        tokens_per_second=tokens_per_second,
+        finish_reason=finish_reason,
+        text_chars=sum(text.content + text.reasoning for text in texts),
+        error_in_stream=record.stream_error.message if record.stream_error else None,
+        transport_error=record.transport_error,
+        timed_out=record.timed_out,
+    )
+    return metrics, deviations
+
+
+def _s(seconds: float | None) -> str:
+    return "?" if seconds is None else f"{seconds:.3f} s"
+
+
+def _burst(metrics: StreamMetrics, thresholds: Thresholds) -> str | None:
+    """How the answer came in one burst (for the evidence), or ``None`` if it did not.
+
+    A burst: the chunks from the first token on came several to a read
+    (``chunks_per_read >= burst_chunks_per_read``), or with most gaps between them near
+    zero (``near_zero_gap_share >= burst_near_zero_share``). Both are counts or ratios of
+    the stream's own gaps, so a uniformly slower stream keeps its verdict.
+    """
+    per_read = metrics.chunks_per_read
+    if per_read is not None and per_read >= thresholds.burst_chunks_per_read:
+        reads = metrics.reads_with_chunks
+        return f"{metrics.chunks} chunks in {reads} reads ({per_read:.1f} per read)"
+    near_zero = metrics.near_zero_gap_share
+    if near_zero is not None and near_zero >= thresholds.burst_near_zero_share:
+        return f"{near_zero:.0%} of the gaps between chunks near zero"
+    return None
+
+
+def _buffering(metrics: StreamMetrics, thresholds: Thresholds) -> Problem | None:
+    """``buffered`` or ``partially_buffered`` for one stream, or ``None``."""
+    n = metrics.chunks
+    if n < thresholds.min_chunks or not metrics.streamed:
+        return None
+    reads = metrics.reads_with_chunks
+    ttft = metrics.ttft
+    evidence: list[str] = []
+    if reads <= thresholds.few_reads:
+        evidence.append(f"{n} chunks arrived in {reads} read{'s' if reads != 1 else ''}")
+    burst = _burst(metrics, thresholds)
+    share = metrics.ttft_share
+    if burst is not None and share is not None and share >= thresholds.ttft_share:
+        evidence.append(
+            f"the first token came at {_s(ttft)} of {_s(metrics.total_time)} "
+            f"({share:.0%} of the response time), then {burst}"
+        )
+    reference = metrics.ttft_vs_non_streaming
+    if (
+        burst is not None
+        and not evidence
+        and reference is not None
+        and reference >= thresholds.ttft_vs_non_streaming
+        and share is not None
+        and share >= thresholds.ttft_share_with_reference
+    ):
+        evidence.append(
+            f"the first token came at {_s(ttft)}, {reference:.0%} of the "
+            f"{_s(ttft / reference if ttft is not None else None)} the whole "
+            f"non-streaming answer took, then {burst}"
+        )
+    length = metrics.headers.get("content-length")
+    if evidence:
+        if length is not None:
+            evidence.append(
+                f"Content-Length: {length} on an event stream: the whole body was known "
+                "before it was sent"
+            )
+        return Problem(
+            code="buffered",
+            message="the stream is buffered: the answer arrives all at once, not as it is "
+            "generated",
+            evidence=tuple(evidence),
+            hint="Something between the model and this client holds the body until it is "
+            "complete. Behind nginx set `proxy_buffering off;` (or send `X-Accel-Buffering: "
+            "no` from the app); turn off response buffering in the load balancer, API "
+            "gateway or CDN; make the app flush each event (no whole-body middleware, no "
+            "Content-Length). If the prompt is long and the answer short, re-run with a "
+            "longer answer (--max-tokens) before concluding.",
+        )
+    near_zero, largest = metrics.near_zero_gap_share, metrics.largest_gaps_share
+    if (
+        near_zero is None
+        or largest is None
+        or near_zero < thresholds.near_zero_share
+        or largest < thresholds.top_gaps_share
+    ):
+        return None
+    mean = metrics.inter_chunk.get("mean")
+    return Problem(
+        code="partially_buffered",
+        message="the stream arrives in bursts separated by stalls",
+        evidence=(
+            f"{near_zero:.0%} of the gaps between chunks are near zero (under "
+            f"{thresholds.near_zero_gap:.0%} of the mean gap of {_s(mean)})",
+            f"the largest {thresholds.top_gaps:.0%} of the gaps take {largest:.0%} of the "
+            f"time from the first token to the last chunk ({_s(metrics.generation_time)}); "
+            f"the longest is "
+            f"{_s(metrics.inter_chunk.get('max'))}",
+            f"{n} chunks in {metrics.bursts} bursts, {reads} reads "
+            f"({metrics.chunks_per_read or 0:.1f} chunks per read)",
+        ),
+        hint="A proxy or the server flushes in blocks. Behind nginx set `proxy_buffering off;` "
+        "(a 4-8 KiB proxy buffer gives exactly this); don't compress text/event-stream; "
+        "make the server flush after each event. A provider that emits a few tokens at "
+        "once (speculative decoding) makes small bursts, which are normal.",
+    )
+
+
+def _media(headers: Mapping[str, str | None], name: str = "content-type") -> str:
+    return media_type(headers.get(name))
+
+
+def _stream_problems(
+    record: StreamRecord,
+    metrics: StreamMetrics,
+    deviations: Sequence[ChunkDeviation],
+    thresholds: Thresholds,
+) -> list[Problem]:
+    """The problems of one stream whose head was accepted (refusals are handled apart)."""
+    problems: list[Problem] = []
+    media = _media(metrics.headers)
+    if record.decode_error is not None:
+        problems.append(
+            Problem(
+                code="compressed",
+                message="the stream could not be decoded: "
+                f"Content-Encoding {metrics.headers.get('content-encoding')!r}",
+                evidence=(record.decode_error,),
+                hint="Don't compress text/event-stream responses, or at least honour "
+                f"the client's Accept-Encoding ({record.accept_encoding!r} was sent).",
+            )
+        )
+        return problems
+    if record.streamed is False:
+        problems.append(
+            Problem(
+                code="not_streamed",
+                message="the server answered `stream: true` with one JSON object, not an "
+                "event stream",
+                evidence=(
+                    f"Content-Type: {metrics.headers.get('content-type')}",
+                    f"one body of {metrics.bytes} bytes in {metrics.reads} "
+                    f"read{'s' if metrics.reads != 1 else ''}, complete at "
+                    f"{_s(metrics.total_time)}",
+                ),
+                hint="The server or a gateway in front of it ignores `stream: true`: check "
+                "that the backend can stream this model and that no proxy rewrites the "
+                "request body or collects the response.",
+            )
+        )
+        return problems
+    if record.streamed and media != "text/event-stream":
+        shown = metrics.headers.get("content-type")
+        problems.append(
+            Problem(
+                code="bad_content_type",
+                message="the event stream is served "
+                + (f"with Content-Type {shown!r}" if shown else "without a Content-Type"),
+                evidence=(
+                    f"Content-Type: {shown if shown else '(none)'}; the body is an event "
+                    f"stream of {metrics.chunks} chunks",
+                ),
+                hint="Send `Content-Type: text/event-stream` (with `Cache-Control: "
+                "no-cache`) on streaming responses: browsers' EventSource and several "
+                "clients refuse anything else, and proxies pass event streams through "
+                "unbuffered only when they recognise them.",
+            )
+        )
+    errors = [deviation for deviation in deviations if deviation.severity == "error"]
+    if errors:
+        problems.append(
+            Problem(
+                code="malformed_chunks",
+                message=f"{metrics.malformed_chunks} of {metrics.chunks} chunks do not have "
+                "the chat.completion.chunk shape",
+                evidence=tuple(
+                    f"chunk {chunk_numbers(deviation.chunks)}: {deviation.message}"
+                    for deviation in errors[:5]
+                ),
+                hint="Each `data:` payload must be one complete JSON chat.completion.chunk "
+                "(OpenAI API reference): clients stop at the first one they cannot parse. "
+                "Check the server's serialisation, and any proxy that rewrites the body.",
+            )
+        )
+    cut_short = False
+    if record.stream_error is not None:
+        cut_short = True
+        error = record.stream_error
+        problems.append(
+            Problem(
+                code="error_in_stream",
+                message="the server sent an error inside the stream",
+                evidence=(
+                    f"after {error.after_chunks} chunks, at {_s(error.time)}: {error.message}",
+                ),
+                hint="The request failed after the stream began with HTTP 200, so clients "
+                "see the error only inside the stream. Read the message; retry if it is "
+                "transient (overload, an upstream timeout).",
+            )
+        )
+    if record.timed_out:
+        cut_short = True
+        last = record.reads[-1].time if record.reads else metrics.time_to_headers
+        problems.append(
+            Problem(
+                code="stalled",
+                message="the stream stalled: the server stopped sending without ending it",
+                evidence=(
+                    f"no byte from {_s(last)} until the read timeout at "
+                    f"{_s(record.end_time)}, after {metrics.chunks} chunks",
+                    *(("[DONE] never came",) if not record.done else ()),
+                ),
+                hint="A hung backend, or a proxy waiting to fill a buffer. During long "
+                "pauses the server should send keep-alive comments (`: ping`); check the "
+                "server logs and the proxy's read timeout.",
+            )
+        )
+    elif record.stopped is not None:
+        cut_short = True
+        limit = {
+            "max_time": "the deadline of the whole check (--max-time) ran out",
+            "max_chunks": f"the check reads at most {MAX_CHUNKS} chunks",
+            "max_reads": f"the check reads at most {MAX_READS} reads",
+        }.get(record.stopped, record.stopped)
+        problems.append(
+            Problem(
+                code="too_long",
+                message="the stream was still going when the check stopped reading it",
+                evidence=(
+                    f"{metrics.chunks} chunks in {metrics.reads} reads up to "
+                    f"{_s(record.end_time)}, no end: {limit}",
+                ),
+                hint="The request asks for a short answer (max_tokens), so its stream "
+                "should end in seconds with `data: [DONE]`: check that the server "
+                "honours max_tokens and ends the stream, and that no proxy keeps the "
+                "connection open after it. A very slow model may need a larger --max-time.",
+            )
+        )
+    elif record.transport_error is not None:
+        cut_short = True
+        problems.append(
+            Problem(
+                code="interrupted",
+                message="the connection failed in the middle of the stream",
+                evidence=(
+                    f"after {metrics.chunks} chunks and {metrics.reads} reads, at "
+                    f"{_s(record.end_time)}: {record.transport_error}",
+                ),
+                hint="The connection was closed or reset mid-stream: a proxy's idle or "
+                "total timeout (nginx `proxy_read_timeout`), a load balancer draining, or "
+                "a server crash. Check the proxy timeouts and the server logs.",
+            )
+        )
+    if not cut_short and not record.done and record.streamed:
+        reason = metrics.finish_reason
+        problems.append(
+            Problem(
+                code="missing_done",
+                message="the stream ended without `data: [DONE]`",
+                evidence=(
+                    f"the body ended after {metrics.chunks} chunks, at {_s(record.end_time)}",
+                    f"finish_reason: {reason}"
+                    if reason
+                    else "no chunk had a finish_reason: the answer is cut off",
+                ),
+                hint="OpenAI ends every stream with `data: [DONE]` after the last chunk "
+                "(and after the usage chunk); clients that wait for it hang or report an "
+                "incomplete answer.",
+            )
+        )
+    ended = record.done or metrics.finish_reason is not None
+    if not cut_short and ended and record.streamed and not metrics.usage:
+        problems.append(
+            Problem(
+                code="missing_usage",
+                message="no chunk carried `usage`, although "
+                "`stream_options.include_usage` was sent",
+                evidence=(f"none of the {metrics.chunks} chunks had a usage object",),
+                hint='The server ignores `stream_options: {"include_usage": true}` '
+                "(OpenAI answers it with a last chunk that has empty choices and the "
+                "usage): upgrade or configure the server, or count tokens on the client.",
+            )
+        )
+    buffering = _buffering(metrics, thresholds)
+    if buffering is not None:
+        problems.append(buffering)
+    ttft = metrics.ttft
+    if (
+        (buffering is None or buffering.code != "buffered")
+        and ttft is not None
+        and ttft >= thresholds.slow_first_token
+    ):
+        problems.append(
+            Problem(
+                code="slow_first_token",
+                message=f"the first token took {_s(ttft)}",
+                evidence=(
+                    f"response head after {_s(metrics.time_to_headers)}, first chunk after "
+                    f"{_s(metrics.time_to_first_chunk)}, first token after {_s(ttft)} "
+                    f"(threshold {thresholds.slow_first_token:g} s)",
+                ),
+                hint="The server takes long before the first token: a queue, a long "
+                "prompt, a cold model, or hidden reasoning (reasoning models that don't "
+                "stream their reasoning wait longer; that is normal for them). A head "
+                "that came early means the wait is in the model server, not the network.",
+            )
+        )
+    return problems
+
+
+def refusal_problem(
+    exchange: Exchange, *, what: str, key_env: str, key_set: bool
+) -> Problem | None:
+    """The problem of a request that got no usable answer, or ``None`` if it got one."""
+    shown = f"{exchange.method} {exchange.url}"
+    if exchange.error is not None:
+        return Problem(
+            code="unreachable",
+            message=f"no answer from {what}",
+            evidence=(f"{shown}: {exchange.error}",),
+            hint="Check the host and port of --base-url, that the server runs, and any "
+            "proxy (HTTPS_PROXY) or firewall on the way."
+            if exchange.error_kind != "timeout"
+            else "The server accepted nothing or said nothing within the timeout: check "
+            "that it runs and is not overloaded, or raise --timeout.",
+        )
+    status = exchange.status or 0
+    body = exchange.body.decode("utf-8", "replace").strip()
+    excerpt = " ".join(body[:200].split())
+    payload = exchange.json()
+    error = payload.get("error") if isinstance(payload, dict) else None
+    error_text = json.dumps(error)[:300] if error is not None else excerpt
+    evidence = (f"{shown}: HTTP {status}" + (f": {error_text}" if error_text else ""),)
+    is_html = exchange.content_type == "text/html" or body[:1] == "<"
+    base_hint = (
+        "The base URL must be the API root that /chat/completions is under, usually "
+        "ending in /v1 (e.g. https://api.openai.com/v1, http://localhost:11434/v1)."
+    )
+    if 300 <= status < 400:
+        location = exchange.headers.get("location", "?")
+        return Problem(
+            code="wrong_base_url",
+            message=f"{what} redirects (HTTP {status}) to {location}",
+            evidence=evidence,
+            hint=base_hint + " Use the address it redirects to (http to https?).",
+        )
+    if status in (401, 403):
+        return Problem(
+            code="auth_failed",
+            message=f"{what} refused the API key (HTTP {status})",
+            evidence=evidence,
+            hint=f"Check the key in ${key_env} (--api-key-env selects the variable) and "
+            "its permissions for this model."
+            if key_set
+            else f"No key was sent: ${key_env} is not set. Export it, or name another "
+            "variable with --api-key-env.",
+        )
+    # The parser's reading of an error payload: OpenAI's shape, Ollama's, vLLM's...
+    message, _, code, _ = error_fields(payload)
+    mentions_model = code == "model_not_found" or (
+        message is not None and MODEL_WORD.search(message) is not None
+    )
+    if status in (400, 404) and mentions_model:
+        return Problem(
+            code="model_not_found",
+            message=f"{what}: the model is unknown to this endpoint (HTTP {status})",
+            evidence=evidence,
+            hint="Check --model against GET {base}/models (shown above when it answered).",
+        )
+    if status in (404, 405) or (status < 300 and is_html):
+        return Problem(
+            code="wrong_base_url",
+            message=f"{what}: "
+            + (
+                "an HTML page answered where the API should be"
+                if is_html
+                else f"HTTP {status}: no OpenAI-compatible API at this address"
+            ),
+            evidence=evidence,
+            hint=base_hint
+            + (" An HTML page is often a web UI or a login page." if is_html else ""),
+        )
+    if status == 429:
+        return Problem(
+            code="rate_limited",
+            message=f"{what} is rate limited (HTTP 429)",
+            evidence=evidence
+            + (
+                (f"Retry-After: {exchange.headers['retry-after']}",)
+                if "retry-after" in exchange.headers
+                else ()
+            ),
+            hint="Wait and retry (honour Retry-After), or check the quota of the key.",
+        )
+    if status >= 500:
+        return Problem(
+            code="server_error",
+            message=f"{what} failed on the server side (HTTP {status})",
+            evidence=evidence,
+            hint="A 502/503/504 usually comes from a proxy whose upstream is down or slow; "
+            "a 500 from the model server. Check their logs, and retry.",
+        )
+    if status >= 300:
+        return Problem(
+            code="http_error",
+            message=f"{what} was refused (HTTP {status})",
+            evidence=evidence,
+            hint="Read the error message above: the request was rejected as sent.",
+        )
+    return None
+
+
+def _completion_warnings(exchange: Exchange) -> tuple[dict[str, Any], list[str]]:
+    """Metrics and shape deviations of the non-streaming answer."""
+    metrics: dict[str, Any] = {
+        "status": exchange.status,
+        "time": exchange.time,
+        "content_type": exchange.headers.get("content-type"),
+        "finish_reason": None,
+        "prompt_tokens": None,
+        "completion_tokens": None,
+        "text_chars": 0,
+    }
+    found: list[str] = []
+    payload = exchange.json()
+    if exchange.content_type == "text/event-stream" or exchange.body.lstrip()[:5] == b"data:":
+        found.append("the answer to `stream: false` is an event stream")
+        return metrics, found
+    if not isinstance(payload, dict):
+        found.append("the body is not a JSON object")
+        return metrics, found
+    if payload.get("object") != "chat.completion":
+        found.append(f"object is {payload.get('object')!r}, not 'chat.completion'")
+    choices = payload.get("choices")
+    if not isinstance(choices, list) or not choices:
+        found.append("choices is missing or empty")
+    else:
+        choice = choices[0]
+        message = choice.get("message") if isinstance(choice, dict) else None
+        if not isinstance(message, dict):
+            found.append("choices[0].message is missing")
+        else:
+            for name in ("content", "reasoning_content", "reasoning"):
+                value = message.get(name)
+                if isinstance(value, str):
+                    metrics["text_chars"] += len(value)
+            if message.get("content") is not None and not isinstance(message["content"], str):
+                found.append("choices[0].message.content is not a string")
+        if isinstance(choice, dict) and isinstance(choice.get("finish_reason"), str):
+            metrics["finish_reason"] = choice["finish_reason"]
+    usage = payload.get("usage")
+    if isinstance(usage, dict):
+        for name in ("prompt_tokens", "completion_tokens"):
+            if is_int(usage.get(name)):
+                metrics[name] = usage[name]
+    else:
+        found.append("usage is missing")
+    return metrics, found
+
+
+def _discovery_metrics(exchange: Exchange, model: str) -> dict[str, Any]:
+    payload = exchange.json() if exchange.status == 200 else None
+    data = payload.get("data") if isinstance(payload, dict) else None
+    ids = (
+        [entry.get("id") for entry in data if isinstance(entry, dict)]
+        if isinstance(data, list)
+        else None
+    )
+    return {
+        "status": exchange.status,
+        "time": exchange.time,
+        "content_type": exchange.headers.get("content-type"),
+        "models": None if ids is None else len(ids),
+        "model_listed": None if ids is None else model in ids,
+    }
+
+
+def _is_buffering(problem: Problem) -> bool:
+    return problem.code in ("buffered", "partially_buffered")
+
+
+def _compression(
+    runs: Sequence[tuple[StreamRecord, StreamMetrics, list[Problem]]],
+) -> list[Problem]:
+    """Turn buffering caused by compression into ``compressed``; returns warnings."""
+    warnings: list[Problem] = []
+    identity_buffered = any(
+        _is_buffering(problem)
+        for record, metrics, problems in runs
+        if record.run == "identity"
+        and _media(metrics.headers, "content-encoding") in ("", "identity")
+        for problem in problems
+    )
+    for record, metrics, problems in runs:
+        encoding = _media(metrics.headers, "content-encoding")
+        if encoding in ("", "identity") or record.decode_error is not None:
+            continue
+        buffering = [problem for problem in problems if _is_buffering(problem)]
+        asked_identity = record.run == "identity"
+        if buffering and (asked_identity or not identity_buffered):
+            kind = buffering[0]
+            problems[:] = [problem for problem in problems if not _is_buffering(problem)]
+            problems.append(
+                Problem(
+                    code="compressed",
+                    message=f"the compressed stream is {kind.code.replace('_', ' ')}: "
+                    f"Content-Encoding {encoding} holds the chunks back",
+                    evidence=(
+                        f"Content-Encoding: {encoding} (Accept-Encoding sent: "
+                        f"{record.accept_encoding})",
+                        *kind.evidence,
+                        *(
+                            ()
+                            if asked_identity
+                            else ("with Accept-Encoding: identity the same stream is not buffered",)
+                        ),
+                    ),
+                    hint="Don't compress text/event-stream (nginx: leave it out of "
+                    "`gzip_types`; Starlette/FastAPI: GZipMiddleware excludes it in recent "
+                    "versions), or flush the compressor after every event (Z_SYNC_FLUSH). "
+                    "Clients can send `Accept-Encoding: identity` meanwhile."
+                    + (
+                        " The server even ignored Accept-Encoding: identity."
+                        if asked_identity
+                        else ""
+                    ),
+                )
+            )
+        elif not buffering:
+            warnings.append(
+                Problem(
+                    code="compressed_stream",
+                    message=f"the stream is compressed ({encoding}) but still arrives chunk "
+                    "by chunk",
+                    evidence=(
+                        f"{record.run}: {metrics.chunks} chunks in "
+                        f"{metrics.reads_with_chunks} reads",
+                    ),
+                    hint="It works because the server flushes the compressor per event; "
+                    "proxies that recompress may still buffer it.",
+                )
+            )
+    return warnings
+
+
+def _merge(runs: Sequence[tuple[str, Sequence[Problem]]]) -> list[Problem]:
+    """One problem per code; with two runs, each evidence line names its run."""
+    labelled = len(runs) > 1
+    merged: dict[str, Problem] = {}
+    for run, problems in runs:
+        for problem in problems:
+            evidence = tuple(f"{run}: {line}" if labelled else line for line in problem.evidence)
+            known = merged.get(problem.code)
+            if known is None:
+                merged[problem.code] = Problem(
+                    code=problem.code,
+                    message=problem.message,
+                    evidence=evidence,
+                    hint=problem.hint,
+                )
+            else:
+                merged[problem.code] = Problem(
+                    code=known.code,
+                    message=known.message,
+                    evidence=known.evidence + evidence,
+                    hint=known.hint,
+                )
+    order = {code: position for position, code in enumerate(PROBLEM_CODES)}
+    return sorted(merged.values(), key=lambda problem: order.get(problem.code, len(order)))
+
+
+def analyse(data: CheckData, thresholds: Thresholds | None = None) -> Report:
+    """Turn what the probe measured into the report: metrics, problems, warnings (pure).
+
+    Args:
+        data: the probe's records (or synthetic ones in tests).
+        thresholds: the rules' thresholds; the defaults of :class:`Thresholds` if ``None``.
+    """
+    thresholds = thresholds or Thresholds()
+    metrics: dict[str, Any] = {
+        "discovery": None,
+        "non_streaming": None,
+        "streaming": None,
+        "streaming_gzip": None,
+    }
+    problems: list[Problem] = []
+    warnings: list[Problem] = []
+    deviations: dict[str, tuple[ChunkDeviation, ...]] = {}
+
+    def report() -> Report:
+        return Report(
+            base_url=data.base_url,
+            model=data.model,
+            problems=tuple(_merge([("", problems)])),
+            warnings=tuple(warnings),
+            metrics=rounded(metrics),
+            deviations=deviations,
+        )
+
+    def refusal(exchange: Exchange, what: str) -> Problem | None:
+        return refusal_problem(
+            exchange, what=what, key_env=data.api_key_env, key_set=data.api_key_set
+        )
+
+    discovery = data.discovery
+    discovery_problem = None
+    if discovery is not None:
+        metrics["discovery"] = _discovery_metrics(discovery, data.model)
+        discovery_problem = refusal(discovery, "GET /models")
+        if discovery_problem is not None and discovery_problem.code == "unreachable":
+            problems.append(discovery_problem)
+            return report()
+        if metrics["discovery"]["model_listed"] is False:
+            warnings.append(
+                Problem(
+                    code="model_not_listed",
+                    message=f"GET /models does not list {data.model!r}",
+                    evidence=(f"{metrics['discovery']['models']} models listed",),
+                    hint="Some servers accept models they don't list (aliases); check "
+                    "--model if the chat request fails.",
+                )
+            )
+    normal = data.non_streaming
+    if normal is None:
+        if discovery_problem is not None:
+            problems.append(discovery_problem)
+        return report()
+    refused = refusal(normal, "the chat request")
+    if refused is not None:
+        if discovery_problem is not None and discovery_problem.code == refused.code:
+            refused = Problem(
+                code=refused.code,
+                message=refused.message,
+                evidence=discovery_problem.evidence + refused.evidence,
+                hint=refused.hint,
+            )
+        problems.append(refused)
+        return report()
+    if discovery_problem is not None:
+        warnings.append(
+            Problem(
+                code="models_endpoint",
+                message="GET /models failed, but the chat request works",
+                evidence=discovery_problem.evidence,
+                hint="Harmless for chat; tools that list models first (IDEs, UIs) will "
+                "fail. The key may lack the permission to list models.",
+            )
+        )
+    metrics["non_streaming"], shape = _completion_warnings(normal)
+    if shape:
+        warnings.append(
+            Problem(
+                code="non_streaming_shape",
+                message="the non-streaming answer deviates from the chat.completion shape",
+                evidence=tuple(shape),
+                hint="Clients read choices[0].message and usage (OpenAI API reference).",
+            )
+        )
+    runs: list[tuple[StreamRecord, StreamMetrics, list[Problem]]] = []
+    for record in data.streams:
+        name = "streaming" if record.run == "identity" else f"streaming_{record.run}"
+        what = f"the streaming request (Accept-Encoding: {record.accept_encoding})"
+        refused = refusal(record.exchange, what)
+        if refused is not None:
+            problems.append(refused)
+            return report()
+        stream_metrics, found = analyse_stream(
+            record, non_streaming_time=normal.time, thresholds=thresholds
+        )
+        metrics[name] = stream_metrics.to_dict()
+        deviations[record.run] = found
+        runs.append(
+            (record, stream_metrics, _stream_problems(record, stream_metrics, found, thresholds))
+        )
+        minor = [deviation for deviation in found if deviation.severity == "warning"]
+        if minor:
+            warnings.append(
+                Problem(
+                    code="chunk_deviations",
+                    message=f"{record.run}: chunks deviate from the chat.completion.chunk "
+                    "shape in ways tolerant clients accept",
+                    evidence=tuple(
+                        f"chunk {chunk_numbers(deviation.chunks)}: {deviation.message}"
+                        for deviation in minor[:5]
+                    ),
+                    hint="Strict clients (typed SDKs) may reject these fields.",
+                )
+            )
+    warnings.extend(_compression(runs))
+    problems.extend(_merge([(record.run, found) for record, _, found in runs]))
+    return report()

@@ -1,0 +1,115 @@
+"""``ssestream replay FILE``: decode a recorded body through the real stack.
+
+A ``.sse`` file is one response body; a ``.jsonl`` recording has each chat exchange
+replayed in turn (its body decoded first if it was compressed). The bytes go through
+:class:`ssestream.ChatStream` in small reads, the text is printed as it streams, then the
+rebuilt completion is summarised (or, with ``--json``, one JSON line per stream).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Iterator
+
+from .. import ChatStream, SSEStreamError
+from ..testing import Exchange, Read, decoded_exchange, load_recording, no_events_reason
+from ._output import Printer, json_record, summary
+
+__all__ = ["replay_body", "run"]
+
+
+def _pieces(body: bytes, size: int) -> Iterator[bytes]:
+    for start in range(0, len(body), size):
+        yield body[start : start + size]
+
+
+def replay_body(
+    body: bytes,
+    *,
+    label: str,
+    delay: float,
+    read_size: int,
+    as_json: bool,
+    exchange: int | None = None,
+) -> int:
+    """Replay ``body`` through :class:`ChatStream` in reads of ``read_size`` bytes,
+    printing its text as it streams (or one JSON line); returns the exit status."""
+    out = sys.stdout
+    stream = ChatStream(_pieces(body, read_size))
+    printer = Printer(out)
+    chunks = 0
+    error: SSEStreamError | None = None
+    if not as_json:
+        out.write(f"{label}\n\n")
+    try:
+        for chunk in stream:
+            chunks += 1
+            if not as_json:
+                printer.chunk(chunk)
+            if delay:
+                time.sleep(delay)
+    except SSEStreamError as exc:
+        error = exc
+    completion = stream.completion
+    if as_json:
+        extra = {} if exchange is None else {"exchange": exchange}
+        out.write(json_record(stream, chunks, error, **extra))
+        out.flush()
+    else:
+        printer.end()
+        summary(stream, completion, chunks, out)
+    if error is not None:
+        sys.stderr.write(f"error: {type(error).__name__}: {error.message}\n")
+        return 1
+    return 1 if stream.interrupted else 0
+
+
+def run(args: argparse.Namespace) -> int:
+    """``ssestream replay FILE``: a ``.sse`` body or each chat exchange of a ``.jsonl``
+    recording."""
+    try:
+        with open(args.file, "rb") as file:
+            body = file.read()
+    except OSError as exc:
+        sys.stderr.write(f"error: cannot read {args.file}: {exc.strerror}\n")
+        return 2
+    if args.file.endswith(".jsonl") or body.lstrip().startswith(b'{"ssestream_recording"'):
+        return _replay_recording(args)
+    reason = no_events_reason(Exchange(reads=(Read(t=0.0, data=body),)))
+    if reason is not None:
+        sys.stderr.write(f"error: {args.file}: {reason}\n")
+        return 2
+    label = f"ssestream replay: {args.file} ({len(body)} bytes)"
+    return replay_body(
+        body, label=label, delay=args.delay, read_size=args.read_size, as_json=args.json
+    )
+
+
+def _replay_recording(args: argparse.Namespace) -> int:
+    """Replay each chat exchange of a ``.jsonl`` recording (its body decoded if compressed)."""
+    try:
+        exchanges = [
+            decoded_exchange(exchange)
+            for exchange in load_recording(args.file)
+            if exchange.request is None or exchange.request.path.endswith("/chat/completions")
+        ]
+    except (OSError, ValueError) as exc:  # RecordingFormatError is a ValueError
+        sys.stderr.write(f"error: cannot replay {args.file}: {exc}\n")
+        return 2
+    if not exchanges:
+        sys.stderr.write(f"error: {args.file} holds no chat-completion exchange\n")
+        return 2
+    options = {"delay": args.delay, "read_size": args.read_size, "as_json": args.json}
+    statuses = [0]
+    for number, exchange in enumerate(exchanges):
+        reason = no_events_reason(exchange)
+        if reason is not None:
+            sys.stderr.write(f"error: {args.file}, exchange {number}: {reason}\n")
+            statuses.append(2)
+            continue
+        body = exchange.body
+        label = f"ssestream replay: {args.file}, exchange {number} ({len(body)} bytes)"
+        statuses.append(replay_body(body, label=label, exchange=number, **options))
+    return max(statuses)

@@ -34,6 +34,7 @@ from ._streams import (
     connect_chat,
     iter_events,
 )
+from ._think import ThinkTags, ThinkTagSplitter
 from ._types import (
     ChatCompletion,
     ChatCompletionChunk,
@@ -92,6 +93,8 @@ __all__ = [
     "ServerSentEvent",
     "StreamAPIError",
     "StreamInterruptedError",
+    "ThinkTagSplitter",
+    "ThinkTags",
     "TokenLogprob",
     "UnexpectedContentTypeError",
     "__version__",

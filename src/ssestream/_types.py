@@ -183,6 +183,23 @@ def _text_of_parts(content: Any, kind: str) -> str | None:
     return "".join(pieces) if found else None
 
 
+def _text_of_details(details: list[Any]) -> str | None:
+    """Join the ``text`` and ``summary`` strings of ``reasoning_details`` entries.
+
+    MiniMax (``reasoning.text`` entries) and OpenRouter (``reasoning.text`` and
+    ``reasoning.summary``). Returns ``None`` when no entry holds such text (signatures
+    and ``reasoning.encrypted`` data are not text to read).
+    """
+    pieces = [
+        value
+        for entry in details
+        if isinstance(entry, dict)
+        for value in (entry.get("text"), entry.get("summary"))
+        if isinstance(value, str)
+    ]
+    return "".join(pieces) if pieces else None
+
+
 # --------------------------------------------------------------------------- chunks
 
 
@@ -363,9 +380,11 @@ class ChoiceDelta(_Record):
 
         Read from whichever field the provider uses: ``reasoning_content`` (DeepSeek,
         xAI, llama.cpp, Avian, Z.ai), ``reasoning`` (OpenRouter, Groq, Cerebras, newer
-        vLLM), or
-        the ``"thinking"`` parts of a list ``content`` (Mistral). ``reasoning_details``
-        (OpenRouter) repeats the same text in structured form and is not read here.
+        vLLM), the ``"thinking"`` parts of a list ``content`` (Mistral), or, in a delta
+        with none of those, the ``text`` and ``summary`` of its ``reasoning_details``
+        entries (MiniMax can send its reasoning only there). Where ``reasoning_details``
+        comes beside one of the text fields (OpenRouter, Avian, MiniMax), it repeats the
+        same text and is not read.
         """
         data = self._data
         value = data.get("reasoning_content")
@@ -375,6 +394,9 @@ class ChoiceDelta(_Record):
             content = data.get("content")
             if isinstance(content, list):
                 return _text_of_parts(content, "thinking")
+            details = data.get("reasoning_details")
+            if isinstance(details, list):
+                return _text_of_details(details)
         return value if isinstance(value, str) else None
 
 

@@ -88,6 +88,7 @@ def test_every_public_name_has_a_docstring(name: str) -> None:
             "ssestream._parser",
             "ssestream._encoder",
             "ssestream._partial_json",
+            "ssestream._events",
         ]
         docs = {k: v for m in modules for k, v in attribute_docstrings(m).items()}
         assert docs.get(name, "").strip(), f"{name} has no attribute docstring"
@@ -137,6 +138,7 @@ def test_exceptions_share_one_root() -> None:
         "ssestream._decoder",
         "ssestream._types",
         "ssestream._accumulator",
+        "ssestream._events",
         "ssestream._parser",
         "ssestream._streams",
         "ssestream._exceptions",

@@ -6,6 +6,11 @@ Four layers, each usable on its own:
 * :class:`ChatStream` / :class:`AsyncChatStream` - typed :class:`ChatCompletionChunk`
   iterators over an ``httpx``/``httpx2`` response or any byte source, with typed errors;
 * :class:`ChatCompletionAccumulator` - folds chunks back into a :class:`ChatCompletion`;
+* typed events (:class:`ContentDelta`, :class:`ToolCallDone`...) - ``stream.events()``
+  or :class:`ChatEventBuilder`, routed by the accumulator;
+* :class:`ResponseStream` / :class:`AsyncResponseStream` (over a
+  :class:`ResponseStreamParser`) - the same for OpenAI Responses API streams: typed
+  :class:`ResponseStreamEvent` s and the rebuilt :class:`Response`;
 * :mod:`ssestream.testing` - record and replay streams to test clients.
 """
 
@@ -13,6 +18,24 @@ from .__about__ import __version__
 from ._accumulator import ChatCompletionAccumulator
 from ._decoder import DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_LINE_BYTES, ServerSentEvent, SSEDecoder
 from ._encoder import DONE, encode_chunk, encode_event
+from ._events import (
+    ChatEventBuilder,
+    ChatStreamEvent,
+    ChoiceFinished,
+    ChunkEvent,
+    ContentDelta,
+    ContentDone,
+    LogprobsDelta,
+    ReasoningDelta,
+    ReasoningDone,
+    RefusalDelta,
+    RefusalDone,
+    StreamEnded,
+    ToolCallArgumentsDelta,
+    ToolCallDone,
+    ToolCallStarted,
+    UsageReceived,
+)
 from ._exceptions import (
     APIStatusError,
     ChunkParseError,
@@ -26,6 +49,29 @@ from ._exceptions import (
 from ._parser import END, ERROR_BODY_BYTES, NEED_DATA, ChatStreamParser
 from ._partial_json import PartialJSONParser
 from ._relay import Relay, relay_headers
+from ._responses_parser import ResponseMismatch, ResponseStreamParser
+from ._responses_streams import (
+    AsyncResponseStream,
+    ResponseStream,
+    aconnect_responses,
+    connect_responses,
+)
+from ._responses_types import (
+    Response,
+    ResponseAnnotationEvent,
+    ResponseContentPart,
+    ResponseContentPartEvent,
+    ResponseErrorEvent,
+    ResponseLifecycleEvent,
+    ResponseOutputItem,
+    ResponseOutputItemEvent,
+    ResponseStreamEvent,
+    ResponseSummaryPartEvent,
+    ResponseTextDeltaEvent,
+    ResponseTextDoneEvent,
+    ResponseUsage,
+    looks_like_responses_event,
+)
 from ._streams import (
     AsyncChatStream,
     ChatStream,
@@ -35,6 +81,7 @@ from ._streams import (
     iter_events,
 )
 from ._think import ThinkTags, ThinkTagSplitter
+from ._timings import StreamTimings
 from ._types import (
     ChatCompletion,
     ChatCompletionChunk,
@@ -64,12 +111,15 @@ __all__ = [
     "NEED_DATA",
     "APIStatusError",
     "AsyncChatStream",
+    "AsyncResponseStream",
     "ChatCompletion",
     "ChatCompletionAccumulator",
     "ChatCompletionChunk",
     "ChatCompletionMessage",
     "ChatCompletionMessageToolCall",
+    "ChatEventBuilder",
     "ChatStream",
+    "ChatStreamEvent",
     "ChatStreamParser",
     "Choice",
     "ChoiceDelta",
@@ -77,32 +127,66 @@ __all__ = [
     "ChoiceDeltaToolCall",
     "ChoiceDeltaToolCallCustom",
     "ChoiceDeltaToolCallFunction",
+    "ChoiceFinished",
     "ChoiceLogprobs",
     "ChunkChoice",
+    "ChunkEvent",
     "ChunkParseError",
     "CompletionUsage",
+    "ContentDelta",
+    "ContentDone",
     "Custom",
     "Function",
     "FunctionCall",
     "LimitExceededError",
+    "LogprobsDelta",
     "PartialJSONError",
     "PartialJSONParser",
+    "ReasoningDelta",
+    "ReasoningDone",
+    "RefusalDelta",
+    "RefusalDone",
     "Relay",
+    "Response",
+    "ResponseAnnotationEvent",
+    "ResponseContentPart",
+    "ResponseContentPartEvent",
+    "ResponseErrorEvent",
+    "ResponseLifecycleEvent",
+    "ResponseMismatch",
+    "ResponseOutputItem",
+    "ResponseOutputItemEvent",
+    "ResponseStream",
+    "ResponseStreamEvent",
+    "ResponseStreamParser",
+    "ResponseSummaryPartEvent",
+    "ResponseTextDeltaEvent",
+    "ResponseTextDoneEvent",
+    "ResponseUsage",
     "SSEDecoder",
     "SSEStreamError",
     "ServerSentEvent",
     "StreamAPIError",
+    "StreamEnded",
     "StreamInterruptedError",
+    "StreamTimings",
     "ThinkTagSplitter",
     "ThinkTags",
     "TokenLogprob",
+    "ToolCallArgumentsDelta",
+    "ToolCallDone",
+    "ToolCallStarted",
     "UnexpectedContentTypeError",
+    "UsageReceived",
     "__version__",
     "aconnect_chat",
+    "aconnect_responses",
     "aiter_events",
     "connect_chat",
+    "connect_responses",
     "encode_chunk",
     "encode_event",
     "iter_events",
+    "looks_like_responses_event",
     "relay_headers",
 ]

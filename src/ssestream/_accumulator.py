@@ -7,14 +7,15 @@ Each field has its own merge rule, learnt from real provider streams (see
   fragment changes nothing; an empty one turns ``None`` into ``""`` (as the openai SDK).
 * identity fields are set once, from the first non-empty value: ``role``, a tool call's
   ``id``, ``type`` and function ``name``. Repeats (Z.ai and Perplexity send ``role`` on
-  every delta, Bedrock ``type`` on every fragment, watsonx ``name: ""``) never double them.
+  every delta, Bedrock ``type`` on every fragment, watsonx ``name: ""``) never double them,
+  and a later different value never replaces the first.
 * reasoning comes as ``reasoning_content`` (DeepSeek, xAI, llama.cpp, Avian, Z.ai) or
   ``reasoning`` (OpenRouter, Groq, Cerebras, newer vLLM); the first name seen is kept
   for :meth:`ChatCompletion.to_dict`. The same text under both names in one delta counts
   once; ``reasoning_details`` (OpenRouter, Avian) is merged on its own, by entry
-  ``index`` (``text``, ``summary``, ``data`` appended). Mistral's list ``content``:
-  ``text`` parts to content, ``thinking`` parts to reasoning, other parts kept whole
-  under ``content_parts``.
+  ``index`` (``text``, ``summary``, ``data`` appended when they are text, other fields
+  last non-null). Mistral's list ``content``: ``text`` parts to content, ``thinking``
+  parts to reasoning, other parts kept whole under ``content_parts``.
 * ``role`` defaults to ``"assistant"`` and a tool call's ``type`` to ``"function"``
   when the stream never sends them (Mistral, the Mistral API's GLM); tool-call
   ``arguments`` sent as a JSON object rather than text are serialised to text.
@@ -27,6 +28,26 @@ Each field has its own merge rule, learnt from real provider streams (see
   empty ones). Every other envelope, choice and delta field keeps its last non-null value.
 * logprobs: the ``content`` and ``refusal`` token lists are concatenated.
 
+Invariants:
+
+* **The input is never changed.** Containers that merging grows (text fragments, token
+  lists, tool calls, ``reasoning_details`` entries, ``annotations``, ``audio``) are
+  the accumulator's own, made when a field first arrives. A value kept as sent (the
+  last-non-null fields) is shared with the chunk it came from and with the completions
+  built from it, and nothing in ssestream ever changes it.
+* **Check, then merge.** :meth:`ChatCompletionAccumulator.add` first checks every field
+  that has a rule against the type its rule needs (explicit checks, no exception caught
+  around the merge), and raises :class:`ChunkParseError` before anything is merged. So
+  a rejected chunk changes nothing but ``chunk_count``, and a chunk that passes cannot
+  fail half-way. A field of an unexpected shape that no rule depends on (any provider
+  extra, an ``audio`` field other than ``data``/``transcript``...) is kept as sent, never
+  joined with anything.
+* **Linear work.** Every lookup is a ``dict`` keyed by ``index`` (choices, tool calls,
+  ``reasoning_details`` entries); nothing scans what was merged before.
+* **One routing.** :meth:`ChatCompletionAccumulator.record_routes` logs which choice and
+  which tool call each merged fragment went to; the typed events
+  (:mod:`ssestream._events`) are built from that log, never from routing of their own.
+
 Text fragments are kept in lists and joined when :attr:`completion` is read; a list is
 also joined into one string as it grows (see :func:`_add_text`), so memory stays close to
 the size of the text, and the work is linear in the output. Chunks themselves are not
@@ -37,36 +58,254 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any
 
 from ._exceptions import ChunkParseError
 from ._types import ChatCompletion, ChatCompletionChunk
 
 __all__ = ["ChatCompletionAccumulator"]
 
-_T = TypeVar("_T")
-
 # Envelope fields with a rule of their own; the rest keep their last non-null value.
 _ENVELOPE_OWN = frozenset({"id", "model", "created", "object", "choices", "usage"})
 _CHOICE_OWN = frozenset({"index", "delta", "finish_reason", "logprobs"})
+# Delta fields whose value must be text (None aside).
+_DELTA_TEXT = ("role", "refusal", "reasoning_content", "reasoning")
+# The reasoning_details fields that are appended when they are text.
+_DETAIL_TEXT = ("text", "summary", "data")
+
+# The kinds of entry in the route log (see ChatCompletionAccumulator.record_routes).
+CONTENT = "content"  # (CONTENT, choice index, text, the fragments of the whole text)
+REFUSAL = "refusal"  # (REFUSAL, choice index, text, fragments)
+REASONING = "reasoning"  # (REASONING, choice index, text, fragments, field name)
+TOOL_CALL = "tool_call"  # (TOOL_CALL, choice index, position if it starts, call, text)
+LOGPROBS = "logprobs"  # (LOGPROBS, choice index, the logprobs object as sent)
+FINISH = "finish"  # (FINISH, choice index, finish_reason)
+USAGE = "usage"  # (USAGE, None, usage)
 
 
-def _text(value: Any, where: str) -> str:
-    """Return ``value`` if it is text; a typed error names the field otherwise."""
-    if type(value) is not str:
-        raise TypeError(f"{where} is a {type(value).__name__}, not text")
-    return value
+# --------------------------------------------------------------------------- checks
+#
+# The checks read a chunk and the state, never change either, and build no message
+# unless a field is wrong: they run on every chunk, before anything is merged.
 
 
-def _check(value: Any, kind: type[_T], where: str) -> _T:
-    """Return ``value`` if it is a ``kind``; a typed error names the field otherwise.
+class _RejectedError(Exception):
+    """A field whose type no merge rule accepts; :meth:`ChatCompletionAccumulator.add`
+    turns it into :class:`ChunkParseError`. Raised by the checks only, never by merging."""
 
-    Called before any state is created for the value, so that a rejected chunk
-    leaves no empty entry behind.
+
+def _kind(value: Any) -> str:
+    """The JSON name of a value's type, with its article, for messages."""
+    if value is None:
+        return "a null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return f"a {type(value).__name__}"
+
+
+def _reject(where: str, value: Any, expected: str) -> _RejectedError:
+    return _RejectedError(f"{where} is {_kind(value)}, not {expected}")
+
+
+def _arguments_text(value: Any) -> str | None:
+    """Tool-call ``arguments`` as text: a string as is, an object or array serialised.
+
+    Returns ``None`` for anything else, and for a container that is not JSON (too deep,
+    or holding a value JSON has no form for).
     """
-    if not isinstance(value, kind):
-        raise TypeError(f"{where} is a {type(value).__name__}, not a {kind.__name__}")
-    return value
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (dict, list)):
+        try:
+            return json.dumps(value, ensure_ascii=False)
+        except (TypeError, ValueError, RecursionError):
+            return None
+    return None
+
+
+def _function_problem(function: Any) -> tuple[str, Any, str] | None:
+    """What is wrong with a tool call's ``function`` (or the deprecated
+    ``delta.function_call``): ``(field path below it, value, what it should be)``."""
+    if type(function) is not dict and not isinstance(function, dict):
+        return "", function, "an object"
+    for key, value in function.items():
+        if value is None or type(value) is str:
+            continue
+        if key == "arguments":
+            if _arguments_text(value) is None:
+                return ".arguments", value, "a string or a JSON object"
+        elif key == "name" and not isinstance(value, str):
+            return ".name", value, "a string"
+    return None
+
+
+def _check_tool_calls(entries: Any, position: int) -> None:
+    """``choices[position].delta.tool_calls``."""
+    if type(entries) is not list and not isinstance(entries, list):
+        raise _reject(f"choices[{position}].delta.tool_calls", entries, "an array")
+    for number, entry in enumerate(entries):
+        if type(entry) is not dict and not isinstance(entry, dict):
+            where = f"choices[{position}].delta.tool_calls[{number}]"
+            raise _reject(where, entry, "an object")
+        for key, value in entry.items():
+            if value is None:
+                continue
+            if key == "function":
+                if type(value) is dict:
+                    for field in value.values():
+                        if field is not None and type(field) is not str:
+                            break
+                    else:
+                        continue  # the usual: text or nulls
+                problem = _function_problem(value)
+                if problem is not None:
+                    field, value, expected = problem
+                    where = f"choices[{position}].delta.tool_calls[{number}].function{field}"
+                    raise _reject(where, value, expected)
+            elif key == "index":
+                if type(value) is not int:  # bool is an int to Python, not to JSON
+                    where = f"choices[{position}].delta.tool_calls[{number}].index"
+                    raise _reject(where, value, "an integer")
+            elif (key == "id" or key == "type") and not isinstance(value, str):
+                where = f"choices[{position}].delta.tool_calls[{number}].{key}"
+                raise _reject(where, value, "a string")
+
+
+def _is_arguments_fragment(delta: dict[str, Any]) -> bool:
+    """Whether a one-field delta is exactly ``{"tool_calls": [{"index": <int>,
+    "function": {"arguments": <str>}}]}``, the bulk of a tool-call stream (then it needs
+    no other check)."""
+    entries = delta.get("tool_calls")
+    if type(entries) is not list or len(entries) != 1:
+        return False
+    entry = entries[0]
+    if type(entry) is not dict or len(entry) != 2 or type(entry.get("index")) is not int:
+        return False
+    function = entry.get("function")
+    return type(function) is dict and len(function) == 1 and type(function.get("arguments")) is str
+
+
+def _check_reasoning_details(
+    entries: Any, where: str, merged: dict[int, dict[str, Any]], pending: dict[Any, bool]
+) -> None:
+    """Entries are objects with an integer ``index`` or none. The text fields of one
+    entry are text in every fragment or in none: text is appended and other values
+    replace, so mixing the two would join text with a value that is not.
+
+    ``merged`` holds the entries merged so far, by index; ``pending`` records the kind
+    of the text fields met earlier in the same chunk.
+    """
+    if not isinstance(entries, list):
+        raise _reject(where, entries, "an array")
+    for position, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            raise _reject(f"{where}[{position}]", entry, "an object")
+        index = entry.get("index")
+        if index is None:
+            continue
+        if type(index) is not int:
+            raise _reject(f"{where}[{position}].index", index, "an integer")
+        for key in _DETAIL_TEXT:
+            value = entry.get(key)
+            if value is None:
+                continue
+            is_text = isinstance(value, str)
+            was_text = pending.get((index, key))
+            if was_text is None:
+                target = merged.get(index)
+                previous = None if target is None else target.get(key)
+                if previous is not None:
+                    was_text = isinstance(previous, str) or type(previous) is _Fragments
+            if was_text is not None and was_text != is_text:
+                raise _RejectedError(
+                    f"{where}[{position}].{key} is {_kind(value)} where the earlier fragments"
+                    f" of entry {index} were {'text' if was_text else 'not text'}"
+                )
+            pending[index, key] = is_text
+
+
+def _check_delta(
+    delta: dict[str, Any], position: int, state: _ChoiceState | None, pending: dict[Any, bool]
+) -> None:
+    """Check the fields of ``choices[position].delta`` that have a rule.
+
+    ``state`` is the choice's state so far, or None; ``pending`` is this choice's record
+    for :func:`_check_reasoning_details`, shared by the choice's deltas in one chunk.
+    """
+    for key, value in delta.items():
+        if value is None:
+            continue
+        if key == "content":
+            if type(value) is str or isinstance(value, str):
+                continue
+            where = f"choices[{position}].delta.content"
+            if not isinstance(value, list):
+                raise _reject(where, value, "a string or an array of parts")
+            for number, part in enumerate(value):
+                if not isinstance(part, dict):
+                    raise _reject(f"{where}[{number}]", part, "an object")
+        elif key == "tool_calls":
+            _check_tool_calls(value, position)
+        elif key in _DELTA_TEXT:
+            if type(value) is not str and not isinstance(value, str):
+                raise _reject(f"choices[{position}].delta.{key}", value, "a string")
+        elif key == "function_call":
+            problem = _function_problem(value)
+            if problem is not None:
+                field, value, expected = problem
+                where = f"choices[{position}].delta.function_call{field}"
+                raise _reject(where, value, expected)
+        elif key == "reasoning_details":
+            merged = state.reasoning_details_by_index if state is not None else {}
+            where = f"choices[{position}].delta.reasoning_details"
+            _check_reasoning_details(value, where, merged, pending)
+        elif key == "annotations":
+            if not isinstance(value, list):
+                raise _reject(f"choices[{position}].delta.annotations", value, "an array")
+        elif key == "audio":
+            if not isinstance(value, dict):
+                raise _reject(f"choices[{position}].delta.audio", value, "an object")
+            for field in ("data", "transcript"):
+                text = value.get(field)
+                if text is not None and not isinstance(text, str):
+                    raise _reject(f"choices[{position}].delta.audio.{field}", text, "a string")
+
+
+def _check_choice(
+    choice: Any, position: int, states: dict[int, _ChoiceState], pending: dict[Any, Any]
+) -> None:
+    """Check ``choices[position]`` whole (the chunks with several choices are checked
+    with this before any is merged; the usual one-choice chunk is checked as it is
+    merged, by the same rules: see :meth:`ChatCompletionAccumulator._merge_choices`)."""
+    if not isinstance(choice, dict):
+        raise _reject(f"choices[{position}]", choice, "an object")
+    index = choice.get("index")
+    if type(index) is not int:
+        if index is not None:
+            raise _reject(f"choices[{position}].index", index, "an integer")
+        index = position
+    finish_reason = choice.get("finish_reason")
+    if finish_reason is not None and not isinstance(finish_reason, str):
+        raise _reject(f"choices[{position}].finish_reason", finish_reason, "a string")
+    logprobs = choice.get("logprobs")
+    if logprobs is not None and not isinstance(logprobs, dict):
+        raise _reject(f"choices[{position}].logprobs", logprobs, "an object")
+    delta = choice.get("delta")
+    if delta is not None:
+        if not isinstance(delta, dict):
+            raise _reject(f"choices[{position}].delta", delta, "an object")
+        _check_delta(delta, position, states.get(index), pending.setdefault(index, {}))
+
+
+# --------------------------------------------------------------------------- text
 
 
 # A fragment of a few characters costs some 60 bytes as a str object, ten times its text.
@@ -94,8 +333,9 @@ def _compact(parts: list[str]) -> None:
 
 
 class _Fragments(list[str]):
-    """The text fragments of a ``reasoning_details`` field, joined when the completion
-    is built (a list of its own type, unlike any value a provider sends)."""
+    """Text fragments of a field kept in a ``dict`` with values as sent
+    (``reasoning_details`` entries, ``audio``), joined when the completion is built:
+    a list of its own type, unlike any value a provider sends."""
 
     __slots__ = ()
 
@@ -107,6 +347,32 @@ def _join(parts: list[str]) -> str:
     text = "".join(parts)
     parts[:] = [text]
     return text
+
+
+def _merge_text(target: dict[str, Any], key: str, fragment: str) -> None:
+    """Append a text fragment to ``target[key]``, which is absent, a str or _Fragments."""
+    previous = target.get(key)
+    if previous is None:
+        target[key] = fragment
+    elif type(previous) is _Fragments:
+        _add_text(previous, fragment)
+    else:
+        target[key] = _Fragments((previous, fragment))
+
+
+def text_prefix(parts: list[str], length: int) -> str:
+    """The first ``length`` characters of the text whose fragments are ``parts`` (a
+    list of the accumulator's, joined in place as :attr:`completion` does)."""
+    text = _join(parts) if parts else ""
+    return text if len(text) == length else text[:length]
+
+
+def _joined(entry: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``entry`` with its _Fragments joined."""
+    return {k: _join(v) if type(v) is _Fragments else v for k, v in entry.items()}
+
+
+# --------------------------------------------------------------------------- tool calls
 
 
 class _ToolCallState:
@@ -121,7 +387,10 @@ class _ToolCallState:
         self.extra: dict[str, Any] = {}
         self.function_extra: dict[str, Any] = {}
 
-    def merge(self, entry: Mapping[str, Any]) -> None:
+    def merge(self, entry: Mapping[str, Any]) -> str | None:
+        """Merge one checked tool-call entry (see :func:`_check_tool_calls`); return the
+        text it added to the arguments, if any."""
+        added = None
         for key, value in entry.items():
             if value is None or key == "index":
                 continue
@@ -130,37 +399,45 @@ class _ToolCallState:
                     if fvalue is None:
                         continue
                     if fkey == "arguments":
-                        if not isinstance(fvalue, str):
-                            # Some servers send the arguments as a JSON object.
-                            fvalue = json.dumps(fvalue, ensure_ascii=False)
+                        if type(fvalue) is not str:
+                            # Some servers send the arguments as a JSON object: checked
+                            # to serialise, so this is never None.
+                            fvalue = _arguments_text(fvalue) or ""
                         _add_text(self.arguments, fvalue)
+                        added = fvalue if added is None else added + fvalue
                     elif fkey == "name":
                         if self.name is None and fvalue:
-                            self.name = _text(fvalue, "function.name")
+                            self.name = fvalue
                     else:
                         self.function_extra[fkey] = fvalue
             elif key == "id":
                 if self.id is None and value:
-                    self.id = _text(value, "tool call id")
+                    self.id = value
             elif key == "type":
                 if self.type is None and value:
-                    self.type = _text(value, "tool call type")
+                    self.type = value
             else:
                 self.extra[key] = value
+        return added
 
     def to_dict(self) -> dict[str, Any]:
         function: dict[str, Any] = {
             "name": self.name,
             "arguments": _join(self.arguments) if self.arguments else "",
         }
-        function.update(self.function_extra)
+        for key, value in self.function_extra.items():
+            function.setdefault(key, value)
         call: dict[str, Any] = {
             "id": self.id,
             "type": self.type or "function",
             "function": function,
         }
-        call.update(self.extra)
+        for key, value in self.extra.items():
+            call.setdefault(key, value)
         return call
+
+
+# --------------------------------------------------------------------------- choices
 
 
 class _ChoiceState:
@@ -169,13 +446,17 @@ class _ChoiceState:
         "annotations",
         "audio",
         "content",
+        "content_parts",
         "extra",
         "extra_delta",
         "finish_reason",
         "function_call",
+        "index",
+        "log",
         "logprobs",
         "reasoning",
         "reasoning_details",
+        "reasoning_details_by_index",
         "reasoning_key",
         "refusal",
         "role",
@@ -183,14 +464,18 @@ class _ChoiceState:
         "tool_calls_by_index",
     )
 
-    def __init__(self) -> None:
+    def __init__(self, index: int, log: list[tuple[Any, ...]] | None) -> None:
+        self.index = index
+        self.log = log  # see ChatCompletionAccumulator._routes
         self.role: str | None = None
         self.content: list[str] | None = None
+        self.content_parts: list[Any] | None = None
         self.refusal: list[str] | None = None
         self.reasoning: list[str] | None = None
         self.reasoning_key: str | None = None
         self.alt_reasoning: dict[str, list[str]] = {}
         self.reasoning_details: list[dict[str, Any]] = []
+        self.reasoning_details_by_index: dict[int, dict[str, Any]] = {}
         self.tool_calls: list[_ToolCallState] = []
         self.tool_calls_by_index: dict[int, _ToolCallState] = {}
         self.function_call: _ToolCallState | None = None
@@ -201,7 +486,7 @@ class _ChoiceState:
         self.extra: dict[str, Any] = {}
         self.extra_delta: dict[str, Any] = {}
 
-    # -- delta fields
+    # -- merging (checked input only: nothing here raises on a checked chunk)
 
     def delta(self, delta: Mapping[str, Any]) -> None:
         for key, value in delta.items():
@@ -213,63 +498,59 @@ class _ChoiceState:
                         self.content = [value]
                     else:
                         _add_text(self.content, value)
-                elif isinstance(value, list):
-                    self.content_parts(value)
+                    if self.log is not None:
+                        self.log.append((CONTENT, self.index, value, self.content))
                 else:
-                    raise TypeError(f"delta.content is a {type(value).__name__}, not text")
+                    self.content_part_list(value)
             elif key == "role":
                 if self.role is None and value:
-                    self.role = _text(value, "delta.role")
+                    self.role = value
             elif key == "tool_calls":
-                for entry in _check(value, list, "delta.tool_calls"):
+                for entry in value:
                     self.tool_call_delta(entry)
             elif key == "reasoning_content" or key == "reasoning":
                 self.reasoning_delta(key, value, delta)
             elif key == "refusal":
                 if self.refusal is None:
-                    self.refusal = [_text(value, "delta.refusal")]
+                    self.refusal = [value]
                 else:
-                    _add_text(self.refusal, _text(value, "delta.refusal"))
+                    _add_text(self.refusal, value)
+                if self.log is not None:
+                    self.log.append((REFUSAL, self.index, value, self.refusal))
             elif key == "reasoning_details":
-                self.reasoning_details_delta(_check(value, list, "delta.reasoning_details"))
+                self.reasoning_details_delta(value)
             elif key == "function_call":
-                function = _check(value, dict, "delta.function_call")
                 if self.function_call is None:
                     self.function_call = _ToolCallState(0)
-                self.function_call.merge({"function": function})
+                self.function_call.merge({"function": value})
             elif key == "annotations":
-                annotations = _check(value, list, "delta.annotations")
                 if self.annotations is None:
                     self.annotations = []
-                self.annotations.extend(annotations)
+                self.annotations.extend(value)
             elif key == "audio":
-                self.audio_delta(_check(value, dict, "delta.audio"))
+                self.audio_delta(value)
             else:
                 self.extra_delta[key] = value
 
-    def content_parts(self, parts: list[Any]) -> None:
+    def content_part_list(self, parts: list[Any]) -> None:
         # Mistral magistral: typed parts; "text" to content, "thinking" to reasoning.
         for part in parts:
-            if not isinstance(part, dict):
-                raise TypeError(f"delta.content part is a {type(part).__name__}, not an object")
             kind = part.get("type")
             if kind == "text" and isinstance(part.get("text"), str):
                 self.delta({"content": part["text"]})
-            elif kind == "thinking":
-                inner = part.get("thinking")
-                pieces = [inner] if isinstance(inner, (str, dict)) else inner or []
-                for piece in pieces:
-                    text = piece if isinstance(piece, str) else piece.get("text")
-                    if isinstance(text, str):
+                continue
+            if kind == "thinking":
+                texts = _thinking_texts(part.get("thinking"))
+                if texts is not None:
+                    for text in texts:
                         self.reasoning_delta("reasoning_content", text, {})
-            else:
-                # An unknown part type: keep it whole rather than drop it.
-                parts_kept = self.extra_delta.setdefault("content_parts", [])
-                parts_kept.append(part)
+                    continue
+            # A part of another type or shape: kept whole rather than dropped.
+            if self.content_parts is None:
+                self.content_parts = []
+            self.content_parts.append(part)
 
     def reasoning_delta(self, key: str, value: str, delta: Mapping[str, Any]) -> None:
-        if not isinstance(value, str):
-            raise TypeError(f"delta.{key} is a {type(value).__name__}, not text")
         primary = self.reasoning_key
         if primary is None:
             self.reasoning_key = primary = key
@@ -278,65 +559,56 @@ class _ChoiceState:
             # counts once; a different text is kept under its own name.
             if delta[primary] == value:
                 return
-            _add_text(self.alt_reasoning.setdefault(key, []), value)
+            parts = self.alt_reasoning.setdefault(key, [])
+            _add_text(parts, value)
+            if self.log is not None:
+                self.log.append((REASONING, self.index, value, parts, key))
             return
         if self.reasoning is None:
             self.reasoning = [value]
         else:
             _add_text(self.reasoning, value)
+        if self.log is not None:
+            self.log.append((REASONING, self.index, value, self.reasoning, primary))
 
-    def reasoning_details_delta(self, entries: list[Any]) -> None:
+    def reasoning_details_delta(self, entries: list[dict[str, Any]]) -> None:
         # OpenRouter: entries carry an "index"; fragments of one entry are merged:
-        # "text", "summary" and "data" appended, other fields last non-null.
-        details = self.reasoning_details
+        # "text", "summary" and "data" appended, other fields last non-null. An entry
+        # without index is kept as it came.
+        by_index = self.reasoning_details_by_index
         for entry in entries:
-            if not isinstance(entry, dict):
-                raise TypeError(f"reasoning_details entry is a {type(entry).__name__}")
             index = entry.get("index")
-            target = None
-            if isinstance(index, int):
-                for existing in details:
-                    if existing.get("index") == index:
-                        target = existing
-                        break
+            target = None if index is None else by_index.get(index)
             if target is None:
-                details.append(dict(entry))
+                target = dict(entry)
+                self.reasoning_details.append(target)
+                if index is not None:
+                    by_index[index] = target
                 continue
-            for fkey, fvalue in entry.items():
-                if fvalue is None:
+            for key, value in entry.items():
+                if value is None:
                     continue
-                if fkey in ("text", "summary", "data") and isinstance(fvalue, str):
-                    previous = target.get(fkey)
-                    if previous is None:
-                        target[fkey] = fvalue
-                    elif type(previous) is _Fragments:
-                        _add_text(previous, fvalue)
-                    elif isinstance(previous, str):
-                        target[fkey] = _Fragments((previous, fvalue))
-                    else:
-                        target[fkey] = previous + fvalue  # not text: a TypeError
+                if key in _DETAIL_TEXT and type(value) is str:
+                    _merge_text(target, key, value)
                 else:
-                    target[fkey] = fvalue
+                    target[key] = value
 
     def audio_delta(self, audio: Mapping[str, Any]) -> None:
         # OpenAI audio output: "data" (base64) and "transcript" arrive in pieces.
-        for key in ("data", "transcript"):
-            if audio.get(key) is not None:
-                _text(audio[key], f"delta.audio.{key}")
         state = self.audio
         if state is None:
             state = self.audio = {}
         for key, value in audio.items():
             if value is None:
                 continue
-            if key in ("data", "transcript"):
-                _add_text(state.setdefault(key, []), _text(value, f"delta.audio.{key}"))
+            if key == "data" or key == "transcript":
+                _merge_text(state, key, value)
             elif key == "id":
                 state.setdefault("id", value)
             else:
                 state[key] = value
 
-    def tool_call_delta(self, entry: Any) -> None:
+    def tool_call_delta(self, entry: Mapping[str, Any]) -> None:
         """Route one ``delta.tool_calls`` entry to the call it continues, or a new one.
 
         * With an ``index``: the call at that index, so an index starting at 1 works
@@ -346,42 +618,46 @@ class _ChoiceState:
         * Without an index (Mistral, Gemini): a new non-empty id starts a new call; no
           id continues the last call.
         """
-        if not isinstance(entry, dict):
-            raise TypeError(f"tool_calls entry is a {type(entry).__name__}, not an object")
-        if entry.get("function") is not None:
-            _check(entry["function"], dict, "tool_calls[].function")
         index = entry.get("index")
         call_id = entry.get("id") or None
         calls = self.tool_calls
-        if isinstance(index, int):
+        started = False
+        if index is not None:
             call = self.tool_calls_by_index.get(index)
             if call is None or (call_id is not None and call.id is not None and call_id != call.id):
                 call = _ToolCallState(index)
                 calls.append(call)
                 self.tool_calls_by_index[index] = call
+                started = True
         else:
             call = calls[-1] if calls else None
             if call is None or (call_id is not None and call_id != call.id):
                 call = _ToolCallState(len(calls))
                 calls.append(call)
-        call.merge(entry)
+                started = True
+        added = call.merge(entry)
+        if self.log is not None:
+            # The call's position in message.tool_calls if it starts here, the call,
+            # and the arguments text this entry added.
+            position = len(calls) - 1 if started else None
+            self.log.append((TOOL_CALL, self.index, position, call, added))
 
     # -- choice fields
 
     def logprobs_delta(self, logprobs: Mapping[str, Any]) -> None:
-        _check(logprobs, dict, "choices[].logprobs")
         state = self.logprobs
         if state is None:
             state = self.logprobs = {"content": None, "refusal": None}
         for key, value in logprobs.items():
             if value is None:
                 continue
-            if key in ("content", "refusal") and isinstance(value, list):
+            if (key == "content" or key == "refusal") and isinstance(value, list):
                 tokens = state[key]
-                if tokens is None:
-                    state[key] = list(value)
-                else:
+                # A list in the state is always the accumulator's own copy.
+                if type(tokens) is list:
                     tokens.extend(value)
+                else:
+                    state[key] = list(value)
             else:
                 state[key] = value
 
@@ -396,27 +672,23 @@ class _ChoiceState:
         for key, parts in self.alt_reasoning.items():
             message[key] = _join(parts)
         if self.reasoning_details:
-            message["reasoning_details"] = [
-                {k: _join(v) if type(v) is _Fragments else v for k, v in entry.items()}
-                for entry in self.reasoning_details
-            ]
+            message["reasoning_details"] = [_joined(entry) for entry in self.reasoning_details]
         if self.tool_calls:
             message["tool_calls"] = [call.to_dict() for call in self.tool_calls]
         if self.function_call is not None:
-            function = self.function_call.to_dict()["function"]
-            message["function_call"] = function
+            message["function_call"] = self.function_call.to_dict()["function"]
         if self.annotations is not None:
             message["annotations"] = list(self.annotations)
         if self.audio is not None:
-            message["audio"] = {
-                key: _join(value) if isinstance(value, list) else value
-                for key, value in self.audio.items()
-            }
-        message.update(self.extra_delta)
+            message["audio"] = _joined(self.audio)
+        for key, value in self.extra_delta.items():
+            message.setdefault(key, value)
+        if self.content_parts is not None:
+            message["content_parts"] = list(self.content_parts)
         logprobs = None
         if self.logprobs is not None:
             logprobs = {
-                key: list(value) if isinstance(value, list) else value
+                key: list(value) if type(value) is list else value
                 for key, value in self.logprobs.items()
             }
         choice: dict[str, Any] = {
@@ -425,8 +697,34 @@ class _ChoiceState:
             "finish_reason": self.finish_reason,
             "logprobs": logprobs,
         }
-        choice.update(self.extra)
+        for key, value in self.extra.items():
+            choice.setdefault(key, value)
         return choice
+
+
+def _thinking_texts(inner: Any) -> list[str] | None:
+    """The texts of a Mistral ``thinking`` part's value: a string, a ``{"text": ...}``
+    object or a list of either. ``None`` when it has another shape (kept whole)."""
+    if inner is None:
+        return []
+    if isinstance(inner, (str, dict)):
+        inner = [inner]
+    elif not isinstance(inner, list):
+        return None
+    texts = []
+    for piece in inner:
+        text = piece if isinstance(piece, str) else None
+        if isinstance(piece, dict):
+            text = piece.get("text")
+            if text is None:
+                continue
+        if not isinstance(text, str):
+            return None
+        texts.append(text)
+    return texts
+
+
+# --------------------------------------------------------------------------- accumulator
 
 
 class ChatCompletionAccumulator:
@@ -435,15 +733,16 @@ class ChatCompletionAccumulator:
     Feed every chunk, in order, to :meth:`add`; read :attr:`completion` at any time
     (during the stream, after it, after an error) for everything merged so far. The
     merge rules are in this module's docstring; they follow the OpenAI API reference
-    and the deviations of real providers.
+    and the deviations of real providers. The chunks given are never changed.
 
     Args:
-        keep_chunks: also keep every chunk added, in :attr:`chunks`. Off by default:
+        keep_chunks: also keep every chunk merged, in :attr:`chunks`. Off by default:
             memory then stays proportional to the rebuilt output, not to the stream.
 
     Attributes:
-        chunk_count: how many chunks were added.
-        chunks: the chunks added, if ``keep_chunks`` (else an empty list).
+        chunk_count: how many chunks :meth:`add` was given, rejected ones included (the
+            ``position`` of a :class:`ChunkParseError` counts them all).
+        chunks: the chunks merged, if ``keep_chunks`` (else an empty list).
     """
 
     __slots__ = (
@@ -451,8 +750,10 @@ class ChatCompletionAccumulator:
         "_created",
         "_extra",
         "_id",
+        "_identified",
         "_keep",
         "_model",
+        "_routes",
         "_usage",
         "chunk_count",
         "chunks",
@@ -464,19 +765,46 @@ class ChatCompletionAccumulator:
         self.chunk_count = 0
         self._id: str | None = None
         self._model: str | None = None
-        self._created: int | None = None
+        self._created: int | float | None = None
         self._usage: dict[str, Any] | None = None
         self._extra: dict[str, Any] = {}
         self._choices: dict[int, _ChoiceState] = {}
+        self._identified = False  # id, model and created are all set
+        self._routes: list[tuple[Any, ...]] | None = None
+
+    def record_routes(self) -> list[tuple[Any, ...]]:
+        """Start logging where :meth:`add` merges each fragment; return the log.
+
+        For the events layer (:mod:`ssestream._events`), which must route fragments
+        exactly as the completion does. From now on, every chunk merged appends, in the
+        order of merging, one tuple per fragment: ``(kind, choice index, ...)`` with
+        ``kind`` one of :data:`CONTENT`, :data:`REFUSAL`, :data:`REASONING` (with the
+        field name the text is kept under), :data:`TOOL_CALL` (with the call's position
+        in ``message.tool_calls`` if this entry starts it, else ``None``; the call's
+        state; the arguments text added or ``None``), :data:`LOGPROBS`, :data:`FINISH`,
+        :data:`USAGE`. The caller empties the list as it reads it. A rejected chunk logs
+        nothing. Costs nothing until called (one ``None`` test per chunk).
+        """
+        if self._routes is None:
+            self._routes = []
+            for state in self._choices.values():
+                state.log = self._routes
+        return self._routes
 
     def add(self, chunk: ChatCompletionChunk | Mapping[str, Any]) -> None:
         """Merge one chunk: a :class:`ChatCompletionChunk` or its decoded JSON ``dict``.
 
+        The chunk is checked whole before anything is merged: if it is rejected, the
+        accumulator is as it was (only :attr:`chunk_count` moved on), and merging can go
+        on with the next chunk.
+
         Raises:
             TypeError: ``chunk`` is neither (caller misuse).
-            ChunkParseError: a field has a type no provider sends (``choices`` that is
-                not a list, a tool call that is not an object...). What was merged before
-                stays; the chunk's fields before the bad one may have been merged.
+            ChunkParseError: a field has a type its merge rule cannot take, e.g.
+                ``choices`` that is not an array, a tool call that is not an object, a
+                text field that is not a string, an ``index`` that is not an integer.
+                Its message names the field; ``position`` is the chunk's number
+                (0-based, counting every chunk given).
         """
         data: Mapping[str, Any]
         if type(chunk) is dict:  # the common case first: a decoded payload
@@ -491,25 +819,130 @@ class ChatCompletionAccumulator:
             )
         position = self.chunk_count
         self.chunk_count = position + 1
+        try:
+            self._add(data)
+        except _RejectedError as exc:
+            raise ChunkParseError(
+                f"chunk {position} is not a chat.completion.chunk: {exc}", position=position
+            ) from None
         if self._keep:
             self.chunks.append(
                 chunk if isinstance(chunk, ChatCompletionChunk) else ChatCompletionChunk(dict(data))
             )
-        try:
-            self._add(data)
-        except (TypeError, AttributeError, ValueError) as exc:
-            raise ChunkParseError(
-                f"chunk {position} is not a chat.completion.chunk: {exc}", position=position
-            ) from exc
 
     def _add(self, data: Mapping[str, Any]) -> None:
-        if self._id is None or self._model is None or self._created is None:
+        """Check, then merge one chunk; raise :class:`_RejectedError` before any change.
+
+        Order: the envelope's checks, the choices, then the envelope's merge. A chunk
+        with several choices is checked whole by :func:`_check_choice` before any is
+        merged; the usual one-choice chunk is checked as it is merged (the same checks,
+        inlined below), each before the state changes. ``id``, ``model`` and
+        ``created`` are checked until they are set: later values are not read at all.
+        """
+        identified = self._identified
+        routes = self._routes
+        if not identified:
+            for key in ("id", "model"):
+                value = data.get(key)
+                if value is not None and not isinstance(value, str):
+                    raise _reject(key, value, "a string")
+            created = data.get("created")
+            if created is not None and type(created) is not int and type(created) is not float:
+                raise _reject("created", created, "a number")
+        usage = data.get("usage")
+        if usage is not None and type(usage) is not dict and not isinstance(usage, dict):
+            raise _reject("usage", usage, "an object")
+        choices = data.get("choices")
+        if choices:
+            if type(choices) is not list and not isinstance(choices, list):
+                raise _reject("choices", choices, "an array")
+            states = self._choices
+            checked = len(choices) > 1
+            if checked:
+                pending: dict[Any, Any] = {}
+                for position, choice in enumerate(choices):
+                    _check_choice(choice, position, states, pending)
+            for position, choice in enumerate(choices):
+                if type(choice) is not dict and not isinstance(choice, dict):
+                    raise _reject(f"choices[{position}]", choice, "an object")
+                index = choice.get("index")
+                if type(index) is not int:
+                    if index is not None:
+                        raise _reject(f"choices[{position}].index", index, "an integer")
+                    index = position
+                finish_reason = choice.get("finish_reason")
+                if (
+                    finish_reason is not None
+                    and type(finish_reason) is not str
+                    and not isinstance(finish_reason, str)
+                ):
+                    where = f"choices[{position}].finish_reason"
+                    raise _reject(where, finish_reason, "a string")
+                logprobs = choice.get("logprobs")
+                if (
+                    logprobs is not None
+                    and type(logprobs) is not dict
+                    and not isinstance(logprobs, dict)
+                ):
+                    raise _reject(f"choices[{position}].logprobs", logprobs, "an object")
+                state = states.get(index)
+                delta = choice.get("delta")
+                if delta:
+                    if type(delta) is not dict and not isinstance(delta, dict):
+                        raise _reject(f"choices[{position}].delta", delta, "an object")
+                    content = delta.get("content")
+                    if len(delta) == 1 and type(content) is str and state is not None:
+                        # The bulk of a stream: one text fragment. _add_text, inlined:
+                        # the call costs about 5% of this method (measured).
+                        parts = state.content
+                        if parts is None:
+                            state.content = [content]
+                        else:
+                            parts.append(content)
+                            if len(parts) > _FRAGMENTS:
+                                _compact(parts)
+                        if routes is not None:
+                            routes.append((CONTENT, index, content, state.content))
+                    elif len(delta) == 1 and state is not None and _is_arguments_fragment(delta):
+                        # The bulk of a tool call: {"tool_calls": [{"index": 0,
+                        # "function": {"arguments": "..."}}]}, checked by the test.
+                        state.tool_call_delta(delta["tool_calls"][0])
+                    else:
+                        if not checked:
+                            _check_delta(delta, position, state, {})
+                        if state is None:
+                            state = states[index] = _ChoiceState(index, routes)
+                        state.delta(delta)
+                elif delta is not None and not isinstance(delta, dict):
+                    raise _reject(f"choices[{position}].delta", delta, "an object")
+                if state is None:
+                    state = states[index] = _ChoiceState(index, routes)
+                if finish_reason is not None:
+                    state.finish_reason = finish_reason
+                if logprobs is not None:
+                    state.logprobs_delta(logprobs)
+                if routes is not None:
+                    if logprobs is not None:
+                        routes.append((LOGPROBS, index, logprobs))
+                    if finish_reason is not None:
+                        routes.append((FINISH, index, finish_reason))
+                if not choice.keys() <= _CHOICE_OWN:
+                    for key, value in choice.items():
+                        if value is not None and key not in _CHOICE_OWN:
+                            state.extra[key] = value
+        elif choices is not None and not isinstance(choices, list):
+            raise _reject("choices", choices, "an array")
+
+        if not identified:
             if self._id is None and data.get("id"):
                 self._id = data["id"]
             if self._model is None and data.get("model"):
                 self._model = data["model"]
             if self._created is None and data.get("created"):
                 self._created = data["created"]
+            self._identified = not (
+                self._id is None or self._model is None or self._created is None
+            )
         # Envelope fields keep their last non-null value. One C-level update does it
         # when the chunk holds no null (the fields with rules of their own are copied
         # too, and left out when the completion is built); measured, this halves the
@@ -518,46 +951,10 @@ class ChatCompletionAccumulator:
             self._extra.update({k: v for k, v in data.items() if v is not None})
         else:
             self._extra.update(data)
-        usage = data.get("usage")
         if usage is not None:
-            if not isinstance(usage, dict):
-                raise TypeError(f"usage is a {type(usage).__name__}, not an object")
             self._usage = usage
-        choices = data.get("choices")
-        if not choices:
-            return
-        states = self._choices
-        for position, choice in enumerate(choices):
-            index = choice.get("index")
-            if type(index) is not int:
-                if index is not None:
-                    raise TypeError(f"choices[{position}].index is a {type(index).__name__}")
-                index = position
-            state = states.get(index)
-            if state is None:
-                state = states[index] = _ChoiceState()
-            delta = choice.get("delta")
-            if delta:
-                content = delta.get("content")
-                if len(delta) == 1 and type(content) is str and state.content is not None:
-                    # The bulk of a stream: one text fragment. _add_text, inlined: the
-                    # call costs about 5% of this method (measured).
-                    parts = state.content
-                    parts.append(content)
-                    if len(parts) > _FRAGMENTS:
-                        _compact(parts)
-                else:
-                    state.delta(delta)
-            finish_reason = choice.get("finish_reason")
-            if finish_reason is not None:
-                state.finish_reason = finish_reason
-            logprobs = choice.get("logprobs")
-            if logprobs is not None:
-                state.logprobs_delta(logprobs)
-            if not choice.keys() <= _CHOICE_OWN:
-                for key, value in choice.items():
-                    if value is not None and key not in _CHOICE_OWN:
-                        state.extra[key] = value
+            if routes is not None:
+                routes.append((USAGE, None, usage))
 
     @property
     def completion(self) -> ChatCompletion:
@@ -565,7 +962,9 @@ class ChatCompletionAccumulator:
 
         Each read builds a new object and joins the text gathered so far, so it costs
         time proportional to the output: read it once at the end (or now and then), not
-        after every chunk.
+        after every chunk. Values kept as sent (provider extras, token logprobs, tool
+        call extras) are shared with the chunks they came from: read them, don't change
+        them.
 
         Its ``to_dict()`` has the shape of OpenAI's non-streaming ``chat.completion``:
         ``id``, ``object``, ``created``, ``model``, ``choices`` (ordered by index, each
@@ -583,6 +982,14 @@ class ChatCompletionAccumulator:
         }
         data.update({k: v for k, v in self._extra.items() if k not in _ENVELOPE_OWN})
         return ChatCompletion(data)
+
+    @property
+    def usage(self) -> dict[str, Any] | None:
+        """The usage object received so far, as the completion shows it, or None.
+
+        Cheap to read (no completion is built): stream timings use it for output tokens.
+        """
+        return self._usage
 
     @property
     def finished(self) -> bool:

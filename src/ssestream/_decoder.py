@@ -449,7 +449,10 @@ class SSEDecoder:
         measured = self._measured
         exact = self._exact
         for value in data[measured:]:
-            exact += len(value.encode("utf-8")) + (1 if measured else 0)
+            # An ASCII str knows it is one (a flag): its length is its UTF-8 size, with
+            # no copy made to count it.
+            size = len(value) if value.isascii() else len(value.encode("utf-8"))
+            exact += size + (1 if measured else 0)
             measured += 1
         self._measured = measured
         self._exact = exact

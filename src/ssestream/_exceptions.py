@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ._decoder import ServerSentEvent
+    from ._responses_types import Response
     from ._types import ChatCompletion
 
 __all__ = [
@@ -53,9 +54,13 @@ class SSEStreamError(Exception):
             error, or ``None`` when no chat stream had begun: outside ``ChatStream``,
             and for a refused response head (``APIStatusError``,
             ``UnexpectedContentTypeError``).
+        partial_response: for a Responses API stream (``ResponseStream``), the
+            ``Response`` rebuilt before the error, else ``None``.
         response: the ``httpx.Response`` / ``httpx2.Response`` being read, or ``None``.
         event: the ``ServerSentEvent`` that caused the error, or ``None``.
     """
+
+    partial_response: Response | None = None
 
     def __init__(
         self,

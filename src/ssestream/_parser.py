@@ -43,6 +43,7 @@ from typing import Any, Final, TypeVar
 
 from ._accumulator import ChatCompletionAccumulator
 from ._decoder import DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_LINE_BYTES, ServerSentEvent, SSEDecoder
+from ._events import ChatEventBuilder, ChatStreamEvent
 from ._exceptions import (
     APIStatusError,
     ChunkParseError,
@@ -52,6 +53,8 @@ from ._exceptions import (
     StreamInterruptedError,
     UnexpectedContentTypeError,
 )
+from ._responses_types import looks_like_responses_event
+from ._timings import Clock, StreamTimer, StreamTimings
 from ._types import ChatCompletion, ChatCompletionChunk
 
 __all__ = [
@@ -258,10 +261,13 @@ class BaseStreamParser:
         max_line_bytes: the :class:`SSEDecoder`'s line limit in bytes (``None``: none).
         max_event_bytes: its event limit in bytes, which also bounds a plain JSON body
             (``None``: none).
+        clock: a monotonic clock in seconds for :attr:`timings` (``time.perf_counter``
+            by default; inject a fake one to test timings exactly).
 
     Attributes:
         decoder: the :class:`SSEDecoder` (its ``last_event_id`` and ``retry`` are the
             stream's).
+        timer: the ``StreamTimer`` that collects :attr:`timings`.
         events: how many events were pulled.
         response: the HTTP response, set by the caller, attached to errors.
     """
@@ -273,12 +279,18 @@ class BaseStreamParser:
         *,
         max_line_bytes: int | None = DEFAULT_MAX_LINE_BYTES,
         max_event_bytes: int | None = DEFAULT_MAX_EVENT_BYTES,
+        clock: Clock | None = None,
     ) -> None:
+        self.timer = StreamTimer(clock)
+        self._clock = self.timer.clock
+        self._arrivals = self.timer.arrivals
+        self._arrival = 0.0  # when the read that completed the pending events came
+        self._looking = True  # the first token is not known yet
         self.decoder = SSEDecoder(max_line_bytes=max_line_bytes, max_event_bytes=max_event_bytes)
         self._feed = self.decoder.feed
         self._max_body = max_event_bytes if max_event_bytes is not None else 1 << 62
         self._events: deque[ServerSentEvent] = deque()
-        self._mode = _SNIFF if self._allow_json else _SSE
+        self._mode = _SNIFF
         self._body = bytearray()
         self._head: tuple[int, Mapping[str, str] | None] | None = None
         self._eof = False
@@ -300,6 +312,7 @@ class BaseStreamParser:
         once that budget is full or the body ends. Such errors have ``completion=None``:
         no stream began.
         """
+        self.timer.head()
         if needs_error_body(status_code, headers, allow_json=self._allow_json):
             self._head = (status_code, headers)
             self._mode = _ERROR
@@ -329,13 +342,17 @@ class BaseStreamParser:
                 return True
             if events:
                 self._events.extend(events)
+                self._arrival = self._clock()
+                self.timer.reads += 1
                 return True
             return False
         if self._mode == _STOPPED:
             return True
+        if data and self.timer.first_byte is None:
+            self.timer.first_byte = self._clock()
         if self._mode == _SNIFF:
             stripped = data.lstrip(_BLANKS)
-            if stripped[:1] != b"{":
+            if stripped[:1] != b"{" or not self._allow_json:
                 # An event stream (or still nothing but blanks): the decoder takes it,
                 # and keeps no complete blank line, so blanks cost no memory.
                 if stripped:
@@ -433,11 +450,16 @@ class BaseStreamParser:
         """
         if self._finished:
             return
-        self._finished = True
+        self._end()
         self._broken = not self._complete_end()
         self._events.clear()
         self._body = bytearray()
         self._mode = _STOPPED
+
+    def _end(self) -> None:
+        """The stream is over: nothing more is handed out; its end time is taken."""
+        self._finished = True
+        self.timer.finish()
 
     def _complete_end(self) -> bool:
         """Whether stopping now leaves a complete result (``[DONE]`` arrived)."""
@@ -462,6 +484,16 @@ class BaseStreamParser:
     def finished(self) -> bool:
         """Whether the stream is over: its end marker, the end of the body, or an error."""
         return self._finished
+
+    @property
+    def timings(self) -> StreamTimings:
+        """When each stage of the stream happened, read from the parser's ``clock``:
+        a new :class:`StreamTimings` snapshot on each read (see it for definitions)."""
+        return self.timer.snapshot(self._usage())
+
+    def _usage(self) -> Mapping[str, Any] | None:
+        """The stream's usage object so far (the chat parser's accumulator has it)."""
+        return None
 
 
 def _check_bytes(data: Any) -> bytes:
@@ -490,7 +522,7 @@ class EventStreamParser(BaseStreamParser):
             return END
         item = self._next_event()
         if item is END:
-            self._finished = True
+            self._end()
         return item
 
 
@@ -502,6 +534,8 @@ class ChatStreamParser(BaseStreamParser):
         max_event_bytes: its event limit in bytes, which also bounds a plain JSON body
             (``None``: none).
         keep_chunks: keep every chunk in ``accumulator.chunks``.
+        clock: a monotonic clock in seconds for :attr:`timings` (``time.perf_counter``
+            by default).
 
     Attributes:
         accumulator: the :class:`ChatCompletionAccumulator` every chunk is added to.
@@ -525,18 +559,26 @@ class ChatStreamParser(BaseStreamParser):
         max_line_bytes: int | None = DEFAULT_MAX_LINE_BYTES,
         max_event_bytes: int | None = DEFAULT_MAX_EVENT_BYTES,
         keep_chunks: bool = False,
+        clock: Clock | None = None,
     ) -> None:
-        super().__init__(max_line_bytes=max_line_bytes, max_event_bytes=max_event_bytes)
+        super().__init__(
+            max_line_bytes=max_line_bytes, max_event_bytes=max_event_bytes, clock=clock
+        )
         self.accumulator = ChatCompletionAccumulator(keep_chunks=keep_chunks)
         self._add = self.accumulator.add
         self.done = False
         self.ignored_events = 0
+        self._event_builder: ChatEventBuilder | None = None  # made by next_event()
+        self._typed_events: deque[ChatStreamEvent] = deque()
 
     def _attach(self, error: SSEStreamError) -> None:
         error.completion = self.completion
 
     def _complete_end(self) -> bool:
         return self.done
+
+    def _usage(self) -> Mapping[str, Any] | None:
+        return self.accumulator.usage
 
     # -- output
 
@@ -547,7 +589,8 @@ class ChatStreamParser(BaseStreamParser):
             APIStatusError, UnexpectedContentTypeError: the head was refused (once the
                 error body is read; ``completion`` is ``None``).
             StreamAPIError: the server sent an error event or error payload.
-            ChunkParseError: an event's data is not a chat-completion chunk.
+            ChunkParseError: an event's data is not a chat-completion chunk (also for an
+                OpenAI Responses API stream, which the error names).
             LimitExceededError: a line, an event or a plain JSON body was too large.
             StreamInterruptedError: the transport failed (see :meth:`receive_failure`).
         The stream is over after any of them; ``completion`` is attached.
@@ -564,7 +607,7 @@ class ChatStreamParser(BaseStreamParser):
                 event = self._next_event()
             if type(event) is not ServerSentEvent:
                 if event is END:
-                    self._finished = True
+                    self._end()
                     if self._mode == _JSON:
                         return self._json_body()
                     return END
@@ -572,13 +615,15 @@ class ChatStreamParser(BaseStreamParser):
             if event[0] != "message":
                 if event[0] == "error":
                     raise self.abort(self._stream_error(event, event[1]))
+                if looks_like_responses_event(event):
+                    raise self.abort(self._responses_error(event))
                 self.ignored_events += 1
                 continue
             data = event[1]
             if data[:1] != "{":
                 if data.strip() == "[DONE]":
                     self.done = True
-                    self._finished = True
+                    self._end()
                     self._events.clear()
                     return END
                 if not data.strip():
@@ -595,15 +640,57 @@ class ChatStreamParser(BaseStreamParser):
                 raise self.abort(error) from exc
             return self._chunk(payload, event)
 
+    def next_event(self) -> ChatStreamEvent | _Sentinel:
+        """Return the next typed event (see :mod:`ssestream._events`), :data:`NEED_DATA`
+        or :data:`END`.
+
+        The events of each chunk come from a :class:`ChatEventBuilder` over this
+        parser's accumulator, so they add up to :attr:`completion`; the stream's end
+        gives the last ``*Done`` events and :class:`StreamEnded`. Use either this or
+        :meth:`next_chunk` for a whole stream, not both: chunks taken with
+        :meth:`next_chunk` give no events.
+
+        Raises:
+            The errors of :meth:`next_chunk`, at the same point of the stream: after
+            every event of the chunks before it. Nothing follows an error, not even
+            :class:`StreamEnded`.
+        """
+        typed = self._typed_events
+        if typed:
+            return typed.popleft()
+        builder = self._event_builder
+        if builder is None:
+            builder = self._event_builder = ChatEventBuilder(self.accumulator)
+        try:
+            chunk = self.next_chunk()
+        except BaseException:
+            builder.ended = True  # no *Done or StreamEnded after an error
+            raise
+        if chunk is NEED_DATA:
+            return NEED_DATA
+        if chunk is END:
+            events = builder.end(done=self.done, interrupted=self.interrupted)
+            if not events:
+                return END
+        else:
+            events = builder.added(chunk)  # type: ignore[arg-type]
+        typed.extend(events)
+        return typed.popleft()
+
     def _chunk(self, payload: Any, event: ServerSentEvent | None) -> ChatCompletionChunk:
         """Check one decoded payload, add it to the accumulator and wrap it."""
         if type(payload) is dict and not payload.get("error") and payload.get("object") != "error":
+            if "choices" not in payload and event and looks_like_responses_event(event, payload):
+                raise self.abort(self._responses_error(event))
             try:
                 self._add(payload)
             except ChunkParseError as exc:
                 exc.event = event
                 exc.position = self.events - 1
                 raise self.abort(exc) from exc.__cause__
+            self._arrivals.append(self._arrival)
+            if self._looking:
+                self._looking = self.timer.look(payload)
             return ChatCompletionChunk(payload)
         position = self.events - 1
         if type(payload) is not dict:
@@ -615,6 +702,16 @@ class ChatStreamParser(BaseStreamParser):
             )
             raise self.abort(error)
         raise self.abort(self._stream_error(event, payload))
+
+    def _responses_error(self, event: ServerSentEvent) -> ChunkParseError:
+        name = event[0] if event[0] != "message" else "data-only"
+        return ChunkParseError(
+            f"event {self.events - 1} ({bounded(name, 80)}) belongs to an OpenAI Responses "
+            "API stream (POST /v1/responses), not a chat-completion stream: read it with "
+            "ssestream.ResponseStream / AsyncResponseStream",
+            position=self.events - 1,
+            event=event,
+        )
 
     def _stream_error(self, event: ServerSentEvent | None, body: Any) -> StreamAPIError:
         payload = body
@@ -639,6 +736,8 @@ class ChatStreamParser(BaseStreamParser):
         )
 
     def _json_body(self) -> ChatCompletionChunk | _Sentinel:
+        self._arrival = self._clock()  # a plain JSON body arrives whole, at its end
+        self.timer.reads += 1
         body = bytes(self._body)
         self._body = bytearray()
         self.events += 1

@@ -23,12 +23,15 @@ become :class:`StreamInterruptedError` with the original as ``__cause__``.
 from __future__ import annotations
 
 import sys
+import time
+import warnings
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from types import TracebackType
 from typing import Any, TypeVar
 
 from ._decoder import DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_LINE_BYTES, ServerSentEvent
+from ._events import ChatStreamEvent
 from ._parser import (
     END,
     NEED_DATA,
@@ -37,6 +40,7 @@ from ._parser import (
     EventStreamParser,
     _Sentinel,
 )
+from ._timings import Clock, StreamTimings
 from ._types import ChatCompletion, ChatCompletionChunk
 
 __all__ = [
@@ -49,6 +53,10 @@ __all__ = [
 ]
 
 _T = TypeVar("_T")
+
+OnEnd = Callable[[Any, "BaseException | None"], None]
+"""A hook called once when a stream is over: ``on_end(stream, error)``, where ``error``
+is the exception the stream raised (``None`` when it ended without one, or was closed)."""
 
 _SSE_HEADERS = {"Accept": "text/event-stream", "Cache-Control": "no-store"}
 
@@ -118,19 +126,42 @@ class _Reader:
     subclasses only loop over the reads it returns.
     """
 
-    def __init__(self, source: Any, parser: BaseStreamParser) -> None:
+    def __init__(self, source: Any, parser: BaseStreamParser, on_end: OnEnd | None = None) -> None:
         self._parser = parser
         self.response: Any = source if _is_response(source) else None
         parser.response = self.response
         self._source = source
         self._reads: Any = None  # the iterator of reads, once reading began
         self._failures: tuple[type[BaseException], ...] = ()
+        self._on_end = on_end
+        self.error: BaseException | None = None
+        if self.response is not None:  # the head is here already: its time is now
+            parser.receive_head(source.status_code, source.headers)
+
+    def _ended(self) -> None:
+        """Call ``on_end`` once, when the stream is over (after the response closed)."""
+        on_end, self._on_end = self._on_end, None
+        if on_end is not None:
+            try:
+                on_end(self, self.error)
+            except Exception as exc:  # a hook must not turn a result into an error
+                warnings.warn(
+                    f"the stream's on_end hook raised {type(exc).__name__}: {exc}",
+                    RuntimeWarning,
+                    stacklevel=3,
+                )
+
+    @property
+    def timings(self) -> StreamTimings:
+        """When each stage of the stream happened: time to first token, inter-chunk
+        gaps, output tokens per second (a :class:`StreamTimings` snapshot, valid during
+        and after the stream; seconds from the stream's ``clock``)."""
+        return self._parser.timings
 
     def _begin(self, asynchronous: bool) -> Any:
         source = self._source
         self._failures = _transport_errors()
         if self.response is not None:
-            self._parser.receive_head(source.status_code, source.headers)
             raw = _raw_is_decoded(source)
             if asynchronous:
                 return source.aiter_raw() if raw else source.aiter_bytes()
@@ -170,9 +201,10 @@ class _SyncReader(_Reader):
                 except self._failures as exc:
                     parser.receive_failure(exc)
                 item = next_item()
-        except BaseException:
+        except BaseException as exc:
             # The parser's own error (it carries the partial result), a bad source, or
             # the reader's cancellation: the stream is over either way.
+            self.error = exc
             self.close()
             raise
         if item is END:
@@ -192,6 +224,7 @@ class _SyncReader(_Reader):
             close()
         if self.response is not None:
             self.response.close()
+        self._ended()
 
 
 class _AsyncReader(_Reader):
@@ -214,7 +247,8 @@ class _AsyncReader(_Reader):
                 except self._failures as exc:
                     parser.receive_failure(exc)
                 item = next_item()
-        except BaseException:
+        except BaseException as exc:
+            self.error = exc
             await self.aclose()
             raise
         if item is END:
@@ -235,6 +269,7 @@ class _AsyncReader(_Reader):
             await aclose()
         if self.response is not None:
             await self.response.aclose()
+        self._ended()
 
 
 def iter_events(
@@ -294,11 +329,16 @@ class _ChatStreamBase(_Reader):
         max_line_bytes: int | None = DEFAULT_MAX_LINE_BYTES,
         max_event_bytes: int | None = DEFAULT_MAX_EVENT_BYTES,
         keep_chunks: bool = False,
+        clock: Clock | None = None,
+        on_end: OnEnd | None = None,
     ) -> None:
         parser = ChatStreamParser(
-            max_line_bytes=max_line_bytes, max_event_bytes=max_event_bytes, keep_chunks=keep_chunks
+            max_line_bytes=max_line_bytes,
+            max_event_bytes=max_event_bytes,
+            keep_chunks=keep_chunks,
+            clock=clock,
         )
-        super().__init__(source, parser)
+        super().__init__(source, parser, on_end)
 
     @property
     def completion(self) -> ChatCompletion:
@@ -359,6 +399,15 @@ class ChatStream(_ChatStreamBase, _SyncReader):
             JSON body (``None``: no limit).
         keep_chunks: keep every chunk in :attr:`chunks` (off: memory stays proportional
             to the output).
+        clock: a monotonic clock in seconds for :attr:`timings` (``time.perf_counter``
+            by default).
+        on_end: called once when the stream is over, as ``on_end(stream, error)``
+            (``error``: the exception raised, or ``None``), after the response is
+            closed: for logging, billing, tracing. An exception it raises is turned
+            into a ``RuntimeWarning``, never into the stream's error.
+
+    Attributes:
+        error: the exception the stream raised, once it did, else ``None``.
 
     Raises:
         APIStatusError: HTTP status >= 400 (raised on the first ``next()``; no stream
@@ -390,6 +439,20 @@ class ChatStream(_ChatStreamBase, _SyncReader):
         if item is END:
             raise StopIteration
         return item  # type: ignore[return-value]
+
+    def events(self) -> Iterator[ChatStreamEvent]:
+        """Iterate typed events instead of chunks (see :mod:`ssestream._events`).
+
+        ``for event in stream.events()``: each chunk's :class:`ChunkEvent` and the
+        events it gives, routed as the completion is; at the end the last ``*Done``
+        events and :class:`StreamEnded`. Iterate either the chunks or the events of a
+        stream, not both. Raises the errors listed above, at the same point as the
+        chunk iterator, after every event before it; ``RuntimeError`` if the stream
+        has ended.
+        """
+        if self._parser.finished:
+            raise RuntimeError("this ChatStream has ended; its result is in .completion")
+        return _Events(self)
 
     def get_final_completion(self) -> ChatCompletion:
         """Read the rest of the stream, if any, and return :attr:`completion`.
@@ -434,6 +497,13 @@ class AsyncChatStream(_ChatStreamBase, _AsyncReader):
             raise StopAsyncIteration
         return item  # type: ignore[return-value]
 
+    def events(self) -> AsyncIterator[ChatStreamEvent]:
+        """The async twin of :meth:`ChatStream.events`: ``async for event in
+        stream.events()``."""
+        if self._parser.finished:
+            raise RuntimeError("this AsyncChatStream has ended; its result is in .completion")
+        return _AsyncEvents(self)
+
     async def get_final_completion(self) -> ChatCompletion:
         """Read the rest of the stream, if any, and return :attr:`completion`.
 
@@ -457,6 +527,45 @@ class AsyncChatStream(_ChatStreamBase, _AsyncReader):
         await self.aclose()
 
 
+class _Events:
+    """The iterator of :meth:`ChatStream.events`."""
+
+    __slots__ = ("_next_event", "_pull")
+
+    def __init__(self, stream: ChatStream) -> None:
+        self._pull = stream._pull
+        self._next_event = stream._parser.next_event
+
+    def __iter__(self) -> _Events:
+        return self
+
+    def __next__(self) -> ChatStreamEvent:
+        event = self._pull(self._next_event)
+        if event is END:
+            raise StopIteration
+        return event  # type: ignore[return-value]
+
+
+class _AsyncEvents:
+    """The iterator of :meth:`AsyncChatStream.events`: a class, not an async generator,
+    which trio warns about when one is left before its end (a ``break``)."""
+
+    __slots__ = ("_apull", "_next_event")
+
+    def __init__(self, stream: AsyncChatStream) -> None:
+        self._apull = stream._apull
+        self._next_event = stream._parser.next_event
+
+    def __aiter__(self) -> _AsyncEvents:
+        return self
+
+    async def __anext__(self) -> ChatStreamEvent:
+        event = await self._apull(self._next_event)
+        if event is END:
+            raise StopAsyncIteration
+        return event  # type: ignore[return-value]
+
+
 @contextmanager
 def connect_chat(
     client: Any,
@@ -466,6 +575,8 @@ def connect_chat(
     max_line_bytes: int | None = DEFAULT_MAX_LINE_BYTES,
     max_event_bytes: int | None = DEFAULT_MAX_EVENT_BYTES,
     keep_chunks: bool = False,
+    clock: Clock | None = None,
+    on_end: OnEnd | None = None,
     **kwargs: Any,
 ) -> Iterator[ChatStream]:
     """Send a streaming request with an ``httpx.Client`` or ``httpx2.Client``: a ChatStream.
@@ -477,19 +588,26 @@ def connect_chat(
     (``httpx.ConnectError``, ``ConnectTimeout``, TLS errors) come through as the
     client raises them, unwrapped: they are transport errors that retry logic may
     retry; the stream's own errors (see :class:`ChatStream`) are raised while iterating.
+    ``stream.timings.request_sent`` is the time just before the request was sent, so
+    TTFT counts the whole wait; ``clock`` is the stream's (see :class:`ChatStream`).
     In the manner of httpx-sse's ``connect_sse``::
 
         with connect_chat(client, "POST", "/chat/completions", json=body) as stream:
             for chunk in stream: ...
     """
     headers = _with_sse_headers(kwargs.pop("headers", None))
+    clock = clock or time.perf_counter
+    sent = clock()
     with client.stream(method, url, headers=headers, **kwargs) as response:
         stream = ChatStream(
             response,
             max_line_bytes=max_line_bytes,
             max_event_bytes=max_event_bytes,
             keep_chunks=keep_chunks,
+            clock=clock,
+            on_end=on_end,
         )
+        stream.parser.timer.request_sent = sent
         try:
             yield stream
         finally:
@@ -505,17 +623,24 @@ async def aconnect_chat(
     max_line_bytes: int | None = DEFAULT_MAX_LINE_BYTES,
     max_event_bytes: int | None = DEFAULT_MAX_EVENT_BYTES,
     keep_chunks: bool = False,
+    clock: Clock | None = None,
+    on_end: OnEnd | None = None,
     **kwargs: Any,
 ) -> AsyncIterator[AsyncChatStream]:
     """The async twin of :func:`connect_chat`, for ``httpx``/``httpx2`` ``AsyncClient``."""
     headers = _with_sse_headers(kwargs.pop("headers", None))
+    clock = clock or time.perf_counter
+    sent = clock()
     async with client.stream(method, url, headers=headers, **kwargs) as response:
         stream = AsyncChatStream(
             response,
             max_line_bytes=max_line_bytes,
             max_event_bytes=max_event_bytes,
             keep_chunks=keep_chunks,
+            clock=clock,
+            on_end=on_end,
         )
+        stream.parser.timer.request_sent = sent
         try:
             yield stream
         finally:

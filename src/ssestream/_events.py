@@ -1,0 +1,730 @@
+"""Layer 3b: typed stream events, routed by the accumulator itself.
+
+What an application does while a chat stream runs is one level above chunks: show the
+text as it grows, show the reasoning apart, show a tool call's name as soon as it is known
+and its arguments as they fill in, act when a call is complete, react to the finish reason
+and the usage. :class:`ChatEventBuilder` turns chunks into these events. It does no
+routing of its own: the :class:`ChatCompletionAccumulator` logs, for each fragment it
+merges, the choice and the tool call it went to (see
+:meth:`ChatCompletionAccumulator.record_routes`), so the events are exactly as robust as
+the completion (tool-call index starting at 1, no index, repeated ids, an index reused for
+a new call, choices out of order) and the deltas always add up to it.
+
+The events (every one has ``index``, the choice's index, except the stream-wide ones):
+
+* :class:`ChunkEvent` ``(chunk)``: every chunk, first, before the events it gives.
+* :class:`ContentDelta` ``(delta, snapshot)`` / :class:`ContentDone` ``(content)``;
+  :class:`RefusalDelta` / :class:`RefusalDone` ``(refusal)``; :class:`ReasoningDelta` /
+  :class:`ReasoningDone` ``(reasoning)``, with ``field``, the name the provider used
+  (``reasoning_content`` or ``reasoning``).
+* :class:`ToolCallStarted` ``(call_index, id, name, type)``;
+  :class:`ToolCallArgumentsDelta` ``(call_index, delta, arguments, partial)``;
+  :class:`ToolCallDone` ``(call_index, id, name, type, arguments, parsed, complete)``.
+* :class:`LogprobsDelta` ``(content, refusal)``: the token log probabilities of a chunk.
+* :class:`ChoiceFinished` ``(finish_reason)``; :class:`UsageReceived` ``(usage)``.
+* :class:`StreamEnded` ``(done, interrupted, completion)``: last, once.
+
+Order rules:
+
+1. Events come in the order of the fragments in the stream: a chunk's :class:`ChunkEvent`,
+   then its choices in the order sent, each field in the order of its delta, then its
+   :class:`UsageReceived`.
+2. A :class:`ToolCallStarted` comes before the call's first :class:`ToolCallArgumentsDelta`
+   and its ``call_index`` is the call's position in ``message.tool_calls``.
+3. A ``*Done`` comes when the choice finishes (its ``finish_reason`` arrives: then the
+   choice's reasoning, content, refusal and tool calls are done, in that order, and
+   :class:`ChoiceFinished` follows), when the next tool call of that choice starts (for
+   the calls before it whose arguments are one whole JSON value by then: calls streamed
+   interleaved, by index, are never declared done early), or when the stream ends
+   (before :class:`StreamEnded`, choices by index). Each text has at most one open
+   ``*Done``: a fragment that comes after its ``*Done`` (a provider that sends text after
+   the finish reason) opens it again, and it is done again by the same rules.
+4. A call cut by an interruption, or by ``finish_reason`` ``"length"`` or
+   ``"content_filter"``, ends with ``complete=False`` and ``parsed=None``: the strict
+   parse is not attempted. Otherwise ``parsed`` is ``json.loads(arguments)`` and
+   ``complete`` is True, or, if the arguments are not JSON, ``None`` and False.
+5. The deltas of a text add up to that text in the completion, always; so do the
+   ``arguments`` deltas of each tool call.
+6. An error is raised exactly where the chunk iterator raises it, after every event of
+   the chunks before it; no ``*Done`` or :class:`StreamEnded` follows an error.
+
+Cost: one small record per event. ``snapshot``, ``arguments`` and ``partial`` are read
+lazily, from the accumulator's own text: an event costs nothing for them unless they are
+read. ``partial`` parses the arguments incrementally (:class:`PartialJSONParser`), so
+reading it on every delta, in order, is linear in the arguments.
+
+Names follow the openai SDK's ``ChatCompletionStream`` events (``content.delta``,
+``refusal.done``, ``tool_calls.function.arguments.delta``...) and the OpenAI API
+reference's field names.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar, Union
+
+from ._accumulator import (
+    CONTENT,
+    FINISH,
+    LOGPROBS,
+    REASONING,
+    REFUSAL,
+    TOOL_CALL,
+    USAGE,
+    ChatCompletionAccumulator,
+    text_prefix,
+)
+from ._exceptions import PartialJSONError
+from ._partial_json import PartialJSONParser
+from ._types import ChatCompletion, ChatCompletionChunk, CompletionUsage, TokenLogprob
+
+__all__ = [
+    "ChatEventBuilder",
+    "ChatStreamEvent",
+    "ChoiceFinished",
+    "ChunkEvent",
+    "ContentDelta",
+    "ContentDone",
+    "LogprobsDelta",
+    "ReasoningDelta",
+    "ReasoningDone",
+    "RefusalDelta",
+    "RefusalDone",
+    "StreamEnded",
+    "ToolCallArgumentsDelta",
+    "ToolCallDone",
+    "ToolCallStarted",
+    "UsageReceived",
+]
+
+_R = TypeVar("_R")
+
+# Finish reasons that cut a tool call short (OpenAI API reference: "length" when the
+# maximum number of tokens was reached, "content_filter" when content was omitted).
+_CUT = frozenset({"length", "content_filter"})
+
+
+# --------------------------------------------------------------------------- records
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChunkEvent:
+    """A chunk, as the chunk iterator gives it; first among the events it brings.
+
+    Attributes:
+        chunk: the :class:`ChatCompletionChunk`.
+    """
+
+    chunk: ChatCompletionChunk
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ContentDelta:
+    """The next fragment of a choice's ``message.content``.
+
+    Attributes:
+        index: the choice's index.
+        delta: the fragment (text, possibly empty).
+        snapshot: the content so far, this fragment included (built when read: each
+            read copies it, so read it now and then, not on every delta of a long text).
+    """
+
+    index: int
+    delta: str
+    _parts: list[str] = dataclasses.field(repr=False, compare=False)
+    _length: int = dataclasses.field(repr=False, compare=False)
+
+    @property
+    def snapshot(self) -> str:
+        return text_prefix(self._parts, self._length)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ContentDone:
+    """A choice's content is done (see the order rules in :mod:`ssestream._events`).
+
+    Attributes:
+        index: the choice's index.
+        content: the whole content so far.
+    """
+
+    index: int
+    content: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RefusalDelta:
+    """The next fragment of a choice's ``message.refusal``.
+
+    Attributes:
+        index: the choice's index.
+        delta: the fragment.
+        snapshot: the refusal so far (built when read, like ``ContentDelta.snapshot``).
+    """
+
+    index: int
+    delta: str
+    _parts: list[str] = dataclasses.field(repr=False, compare=False)
+    _length: int = dataclasses.field(repr=False, compare=False)
+
+    @property
+    def snapshot(self) -> str:
+        return text_prefix(self._parts, self._length)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RefusalDone:
+    """A choice's refusal is done.
+
+    Attributes:
+        index: the choice's index.
+        refusal: the whole refusal.
+    """
+
+    index: int
+    refusal: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReasoningDelta:
+    """The next fragment of a choice's reasoning (DeepSeek, xAI, OpenRouter, Groq ...).
+
+    Attributes:
+        index: the choice's index.
+        field: the name the provider sent it under, and the completion keeps it under:
+            ``"reasoning_content"`` or ``"reasoning"`` (the thinking parts of Mistral's
+            list content count as ``"reasoning_content"``).
+        delta: the fragment.
+        snapshot: the reasoning so far (built when read, like ``ContentDelta.snapshot``).
+    """
+
+    index: int
+    field: str
+    delta: str
+    _parts: list[str] = dataclasses.field(repr=False, compare=False)
+    _length: int = dataclasses.field(repr=False, compare=False)
+
+    @property
+    def snapshot(self) -> str:
+        return text_prefix(self._parts, self._length)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReasoningDone:
+    """A choice's reasoning (under ``field``) is done.
+
+    Attributes:
+        index: the choice's index.
+        field: as in :class:`ReasoningDelta`.
+        reasoning: the whole reasoning text.
+    """
+
+    index: int
+    field: str
+    reasoning: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ToolCallStarted:
+    """A new tool call begins.
+
+    Attributes:
+        index: the choice's index.
+        call_index: its position in ``message.tool_calls`` of the completion (not the
+            ``index`` field the provider sent, which may start at 1, be missing or be
+            reused).
+        id: the call id, or ``None`` if it has not arrived yet (it is in
+            :class:`ToolCallDone`).
+        name: the function name, or ``None`` if it has not arrived yet.
+        type: the call's type as sent (``"function"``), or ``None``.
+    """
+
+    index: int
+    call_index: int
+    id: str | None
+    name: str | None
+    type: str | None
+
+
+class _CallTrack:
+    """What the events know of one tool call: its arguments fragments not yet parsed,
+    and the incremental parser behind ``partial``."""
+
+    __slots__ = ("call", "done", "failed", "fed", "length", "parser", "pending")
+
+    def __init__(self, call: Any) -> None:
+        self.call = call  # the accumulator's state of the call
+        self.length = 0  # characters of arguments so far
+        self.pending: list[str] = []  # fragments not yet fed to the parser
+        self.fed = 0  # characters fed to the parser
+        self.parser: PartialJSONParser | None = None
+        self.failed = False  # the parser found text that can never be JSON
+        self.done = False  # a ToolCallDone was given and no fragment came since
+
+    def add(self, text: str) -> None:
+        self.length += len(text)
+        pending = self.pending
+        pending.append(text)
+        if len(pending) > 64 and len(pending) * 4096 > len(pending[0]):
+            # Bounded like the accumulator's text: at most 64 pieces, or 1.5% waste.
+            pending[:] = ["".join(pending)]
+
+    def arguments(self, length: int) -> str:
+        return text_prefix(self.call.arguments, length)
+
+    def partial(self, length: int) -> Any:
+        """The value of the first ``length`` characters of the arguments."""
+        if self.fed > length:
+            # An older event read after newer ones: parse its prefix afresh.
+            fresh = PartialJSONParser()
+            with contextlib.suppress(PartialJSONError):
+                fresh.feed(self.arguments(length))
+            return fresh.value
+        parser = self.parser
+        if parser is None:
+            parser = PartialJSONParser()
+            self.parser = parser
+        pending = self.pending
+        while not self.failed and self.fed < length:
+            piece = pending[0]
+            if self.fed + len(piece) > length:
+                cut = length - self.fed
+                pending[0] = piece[cut:]
+                piece = piece[:cut]
+            else:
+                del pending[0]
+            self.fed += len(piece)
+            try:
+                parser.feed(piece)
+            except PartialJSONError:
+                # Text that can never be JSON: the value stays as parsed up to it.
+                self.failed = True
+        return parser.snapshot()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ToolCallArgumentsDelta:
+    """The next fragment of a tool call's ``function.arguments``.
+
+    Attributes:
+        index: the choice's index.
+        call_index: the call's position in ``message.tool_calls``.
+        delta: the fragment of JSON text.
+        arguments: the arguments text so far (built when read: each read copies it).
+        partial: the arguments parsed so far, by :class:`PartialJSONParser` (unfinished
+            strings shown, unfinished numbers and literals not): ``None`` before anything
+            is shown, usually a ``dict``. Parsed when read, incrementally: reading it on
+            every delta, in order, is linear in the arguments. If the text can never be
+            JSON, the value stays as parsed up to the first bad character (no error is
+            raised). Each read returns a new copy of the open containers: keep it.
+    """
+
+    index: int
+    call_index: int
+    delta: str
+    _track: _CallTrack = dataclasses.field(repr=False, compare=False)
+    _length: int = dataclasses.field(repr=False, compare=False)
+
+    @property
+    def arguments(self) -> str:
+        return self._track.arguments(self._length)
+
+    @property
+    def partial(self) -> Any:
+        return self._track.partial(self._length)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ToolCallDone:
+    """A tool call is done (see the order rules): act on it.
+
+    Attributes:
+        index: the choice's index.
+        call_index: the call's position in ``message.tool_calls``.
+        id: the call id (``None`` if the provider never sent one).
+        name: the function name.
+        type: the call's type as sent (``"function"``), or ``None`` if never sent.
+        arguments: the whole arguments text.
+        parsed: ``json.loads(arguments)`` when ``complete``, else ``None``.
+        complete: whether the call was not cut (by an interruption or by
+            ``finish_reason`` ``"length"``/``"content_filter"``) and its arguments are
+            one whole JSON value.
+    """
+
+    index: int
+    call_index: int
+    id: str | None
+    name: str | None
+    type: str | None
+    arguments: str
+    parsed: Any
+    complete: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LogprobsDelta:
+    """The log probabilities a chunk brings for a choice's tokens.
+
+    Attributes:
+        index: the choice's index.
+        content: one :class:`TokenLogprob` per content token of this chunk, or ``None``.
+        refusal: likewise for refusal tokens.
+    """
+
+    index: int
+    content: list[TokenLogprob] | None
+    refusal: list[TokenLogprob] | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChoiceFinished:
+    """A choice's ``finish_reason`` arrived, after the ``*Done`` events it brings.
+
+    Attributes:
+        index: the choice's index.
+        finish_reason: ``"stop"``, ``"length"``, ``"tool_calls"``, ``"content_filter"``,
+            ``"function_call"`` or a provider's own value.
+    """
+
+    index: int
+    finish_reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UsageReceived:
+    """The chunk brought ``usage`` (some providers send it on every chunk: the last
+    one is the total).
+
+    Attributes:
+        usage: the :class:`CompletionUsage`.
+    """
+
+    usage: CompletionUsage
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StreamEnded:
+    """The stream is over without an error: the last event.
+
+    Attributes:
+        done: ``data: [DONE]`` arrived.
+        interrupted: the answer is incomplete (see ``ChatStream.interrupted``).
+        completion: the :class:`ChatCompletion` rebuilt from the whole stream.
+    """
+
+    done: bool
+    interrupted: bool
+    completion: ChatCompletion
+
+
+ChatStreamEvent = Union[  # noqa: UP007 (a runtime alias on Python 3.10)
+    ChunkEvent,
+    ContentDelta,
+    ContentDone,
+    RefusalDelta,
+    RefusalDone,
+    ReasoningDelta,
+    ReasoningDone,
+    ToolCallStarted,
+    ToolCallArgumentsDelta,
+    ToolCallDone,
+    LogprobsDelta,
+    ChoiceFinished,
+    UsageReceived,
+    StreamEnded,
+]
+"""Any of the events :class:`ChatEventBuilder` gives."""
+
+
+# --------------------------------------------------------------------------- builder
+
+
+def _maker(cls: type[_R]) -> Callable[..., _R]:
+    """A constructor of ``cls`` taking its fields positionally, for the hot path.
+
+    A frozen dataclass's ``__init__`` sets each field through ``object.__setattr__``;
+    setting the slots through their descriptors costs half as much (measured: 0.42
+    against 0.79 us for a 4-field delta), and the builder makes one to three records
+    per chunk. The result is the same record: ``==`` and ``repr`` cannot tell.
+    """
+    new = object.__new__
+    fields = dataclasses.fields(cls)  # type: ignore[arg-type]
+    setters = tuple(getattr(cls, f.name).__set__ for f in fields)
+    if len(setters) == 1:
+        (first,) = setters
+
+        def make1(a: Any) -> _R:
+            record = new(cls)
+            first(record, a)
+            return record
+
+        return make1
+    if len(setters) == 4:
+        s1, s2, s3, s4 = setters
+
+        def make4(a: Any, b: Any, c: Any, d: Any) -> _R:
+            record = new(cls)
+            s1(record, a)
+            s2(record, b)
+            s3(record, c)
+            s4(record, d)
+            return record
+
+        return make4
+    s1, s2, s3, s4, s5 = setters
+
+    def make5(a: Any, b: Any, c: Any, d: Any, e: Any) -> _R:
+        record = new(cls)
+        s1(record, a)
+        s2(record, b)
+        s3(record, c)
+        s4(record, d)
+        s5(record, e)
+        return record
+
+    return make5
+
+
+_chunk_event = _maker(ChunkEvent)
+_content_delta = _maker(ContentDelta)
+_refusal_delta = _maker(RefusalDelta)
+_reasoning_delta = _maker(ReasoningDelta)
+_arguments_delta = _maker(ToolCallArgumentsDelta)
+
+
+class _Text:
+    """One text of a choice, as the events see it: the accumulator's fragments, the
+    length so far, and whether a ``*Done`` is due."""
+
+    __slots__ = ("length", "open", "parts")
+
+    def __init__(self, parts: list[str]) -> None:
+        self.parts = parts  # the accumulator's list: its join is the whole text
+        self.length = 0
+        self.open = False
+
+    def add(self, text: str) -> int:
+        self.length += len(text)
+        self.open = True
+        return self.length
+
+    def close(self) -> str:
+        self.open = False
+        return text_prefix(self.parts, self.length)
+
+
+class _ChoiceTrack:
+    """The texts and the tool calls of one choice."""
+
+    __slots__ = ("calls", "content", "positions", "reasoning", "refusal")
+
+    def __init__(self) -> None:
+        self.content: _Text | None = None
+        self.refusal: _Text | None = None
+        self.reasoning: dict[str, _Text] = {}  # by field name
+        self.calls: list[_CallTrack] = []
+        self.positions: dict[int, int] = {}  # id() of the accumulator's call -> position
+
+
+class ChatEventBuilder:
+    """Turn the chunks of one chat stream into :data:`ChatStreamEvent` records (sans-IO).
+
+    ``ChatStream.events()`` / ``AsyncChatStream.events()`` and
+    ``ChatStreamParser.next_event()`` use it; use it directly for chunks from elsewhere
+    (a recording, another client). The order rules are in :mod:`ssestream._events`.
+    The deprecated ``function_call``, ``reasoning_details``, ``annotations`` and
+    ``audio`` have no events of their own: read them from each :class:`ChunkEvent` or
+    from the completion.
+
+    Args:
+        accumulator: the accumulator the chunks are (or will be) added to; a new one if
+            omitted. Its routes are logged from now on
+            (:meth:`ChatCompletionAccumulator.record_routes`): give every chunk to
+            :meth:`add`, or add it to the accumulator yourself and then call
+            :meth:`added`, never both.
+
+    Attributes:
+        accumulator: the :class:`ChatCompletionAccumulator` (its ``completion`` is the
+            sum of the events so far).
+        ended: :meth:`end` was called.
+    """
+
+    __slots__ = ("_choices", "_routes", "accumulator", "ended")
+
+    def __init__(self, accumulator: ChatCompletionAccumulator | None = None) -> None:
+        if accumulator is None:
+            accumulator = ChatCompletionAccumulator()
+        self.accumulator = accumulator
+        self._routes = accumulator.record_routes()
+        self._choices: dict[int, _ChoiceTrack] = {}
+        self.ended = False
+
+    def add(self, chunk: ChatCompletionChunk | dict[str, Any]) -> list[ChatStreamEvent]:
+        """Add a chunk to the accumulator and return the events it gives.
+
+        Raises:
+            ChunkParseError: the chunk has a field of the wrong type (as
+                :meth:`ChatCompletionAccumulator.add`); no event is given for it.
+        """
+        self.accumulator.add(chunk)
+        if not isinstance(chunk, ChatCompletionChunk):
+            chunk = ChatCompletionChunk(chunk)
+        return self.added(chunk)
+
+    def added(self, chunk: ChatCompletionChunk) -> list[ChatStreamEvent]:
+        """The events of a chunk just added to the accumulator by its owner (the
+        parser), :class:`ChunkEvent` first."""
+        events: list[ChatStreamEvent] = [_chunk_event(chunk)]
+        routes = self._routes
+        if not routes:
+            return events
+        choices = self._choices
+        for route in routes:
+            kind, index = route[0], route[1]
+            if kind is USAGE:
+                events.append(UsageReceived(usage=CompletionUsage(route[2])))
+                continue
+            track = choices.get(index)
+            if track is None:
+                track = choices[index] = _ChoiceTrack()
+            if kind is CONTENT:
+                text = track.content
+                if text is None:
+                    text = track.content = _Text(route[3])
+                length = text.add(route[2])
+                events.append(_content_delta(index, route[2], text.parts, length))
+            elif kind is TOOL_CALL:
+                self._tool_call(events, index, track, route[2], route[3], route[4])
+            elif kind is REASONING:
+                name = route[4]
+                text = track.reasoning.get(name)
+                if text is None:
+                    text = track.reasoning[name] = _Text(route[3])
+                length = text.add(route[2])
+                events.append(_reasoning_delta(index, name, route[2], text.parts, length))
+            elif kind is REFUSAL:
+                text = track.refusal
+                if text is None:
+                    text = track.refusal = _Text(route[3])
+                length = text.add(route[2])
+                events.append(_refusal_delta(index, route[2], text.parts, length))
+            elif kind is LOGPROBS:
+                content, refusal = route[2].get("content"), route[2].get("refusal")
+                if isinstance(content, list) or isinstance(refusal, list):
+                    events.append(
+                        LogprobsDelta(
+                            index=index, content=_tokens(content), refusal=_tokens(refusal)
+                        )
+                    )
+            elif kind is FINISH:
+                self._close(events, index, track, cut=route[2] in _CUT)
+                events.append(ChoiceFinished(index=index, finish_reason=route[2]))
+        routes.clear()
+        return events
+
+    def end(self, *, done: bool, interrupted: bool) -> list[ChatStreamEvent]:
+        """The events of the end of the stream: the ``*Done`` of whatever is still open,
+        choices by index, then :class:`StreamEnded`. Empty if called again.
+
+        Args:
+            done: ``data: [DONE]`` arrived.
+            interrupted: the answer is incomplete (then open tool calls are cut).
+        """
+        if self.ended:
+            return []
+        self.ended = True
+        events: list[ChatStreamEvent] = []
+        for index in sorted(self._choices):
+            self._close(events, index, self._choices[index], cut=interrupted)
+        completion = self.accumulator.completion
+        events.append(StreamEnded(done=done, interrupted=interrupted, completion=completion))
+        return events
+
+    # -- internals
+
+    def _tool_call(
+        self,
+        events: list[ChatStreamEvent],
+        index: int,
+        track: _ChoiceTrack,
+        position: int | None,
+        call: Any,
+        text: str | None,
+    ) -> None:
+        calls = track.calls
+        if position is not None:
+            # A new call: the ones before it whose arguments are whole are done.
+            for number, earlier in enumerate(calls):
+                if not earlier.done and earlier.length and _whole_json(earlier):
+                    events.append(self._done(index, number, earlier, cut=False))
+            track.positions[id(call)] = position
+            calls.append(_CallTrack(call))
+            events.append(
+                ToolCallStarted(
+                    index=index, call_index=position, id=call.id, name=call.name, type=call.type
+                )
+            )
+        else:
+            position = track.positions[id(call)]
+        if text is not None:
+            call_track = calls[position]
+            call_track.done = False
+            call_track.add(text)
+            events.append(_arguments_delta(index, position, text, call_track, call_track.length))
+
+    def _close(
+        self, events: list[ChatStreamEvent], index: int, track: _ChoiceTrack, *, cut: bool
+    ) -> None:
+        """The ``*Done`` events of what is open in a choice."""
+        for name, text in track.reasoning.items():
+            if text.open:
+                events.append(ReasoningDone(index=index, field=name, reasoning=text.close()))
+        if track.content is not None and track.content.open:
+            events.append(ContentDone(index=index, content=track.content.close()))
+        if track.refusal is not None and track.refusal.open:
+            events.append(RefusalDone(index=index, refusal=track.refusal.close()))
+        for number, call_track in enumerate(track.calls):
+            if not call_track.done:
+                events.append(self._done(index, number, call_track, cut=cut))
+
+    def _done(self, index: int, number: int, track: _CallTrack, *, cut: bool) -> ToolCallDone:
+        track.done = True
+        call = track.call
+        arguments = track.arguments(track.length)
+        parsed = None
+        complete = False
+        if not cut:
+            try:
+                parsed = json.loads(arguments)
+                complete = True
+            except (ValueError, RecursionError):
+                parsed = None
+        return ToolCallDone(
+            index=index,
+            call_index=number,
+            id=call.id,
+            name=call.name,
+            type=call.type,
+            arguments=arguments,
+            parsed=parsed,
+            complete=complete,
+        )
+
+
+def _tokens(value: Any) -> list[TokenLogprob] | None:
+    if not isinstance(value, list):
+        return None
+    return [TokenLogprob(token) for token in value if isinstance(token, dict)]
+
+
+def _whole_json(track: _CallTrack) -> bool:
+    """Whether the arguments so far are one whole JSON value."""
+    try:
+        json.loads(track.arguments(track.length))
+    except (ValueError, RecursionError):
+        return False
+    return True

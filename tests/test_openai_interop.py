@@ -34,6 +34,7 @@ RECORDINGS = sorted(
         *(ROOT.parent / "src" / "ssestream" / "_data").glob("*.sse"),
     ]
 )
+RECORDINGS = [p for p in RECORDINGS if "responses" not in p.name]  # chat streams only
 
 
 def completion_of(path: Path) -> ChatCompletion:

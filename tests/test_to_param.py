@@ -35,6 +35,7 @@ RECORDINGS = sorted(
         *(ROOT.parent / "src" / "ssestream" / "_data").glob("*.sse"),
     ]
 )
+RECORDINGS = [p for p in RECORDINGS if "responses" not in p.name]  # chat streams only
 MESSAGE_KEYS = set(typing.get_type_hints(ChatCompletionAssistantMessageParam))
 CALL_KEYS = {
     "function": set(typing.get_type_hints(ChatCompletionMessageFunctionToolCallParam)),

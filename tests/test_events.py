@@ -15,6 +15,7 @@ import gc
 import hashlib
 import json
 import random
+import time
 import warnings
 from collections import defaultdict
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from typing import Any
 
 import anyio
 import pytest
+import test_promise as promise
 from hypothesis import given
 from hypothesis import strategies as st
 from test_accumulator_hardening import FUZZ, STREAM, well_formed_with_extras
@@ -103,7 +105,10 @@ def check_events(
     dones: dict[tuple[int, int], list[ToolCallDone]] = defaultdict(list)
     finished: dict[int, list[str]] = defaultdict(list)
     chunks = 0
-    assert isinstance(events[0], ChunkEvent) or (len(events) == 1 and ended)
+    if events and not isinstance(events[0], ChunkEvent):
+        # A stream without a chunk: StreamEnded alone.
+        assert len(events) == 1
+        assert ended
     for number, event in enumerate(events):
         if isinstance(event, ChunkEvent):
             chunks += 1
@@ -712,3 +717,138 @@ def test_breaking_out_of_async_events_leaves_nothing_to_finalise(backend: str) -
         assert anyio.run(main, backend=backend) is True
         gc.collect()
     assert not [w for w in caught if "generator" in str(w.message)]
+
+
+# --------------------------------------------------------------------------- growth
+
+
+def events_growth(make: Any, n: int, *, read_partial: bool = False) -> float:
+    """CPU time of the events of ``make(4 n)`` over those of ``make(n)``, best of 5 each.
+
+    Linear work gives about 4, quadratic about 16.
+    """
+
+    def best(size: int) -> float:
+        chunks = make(size)
+        times = []
+        for _ in range(5):
+            builder = ChatEventBuilder()
+            start = time.process_time()
+            for payload in chunks:
+                for event in builder.add(payload):
+                    if read_partial and isinstance(event, ToolCallArgumentsDelta):
+                        event.partial  # noqa: B018
+            builder.end(done=True, interrupted=False)
+            times.append(time.process_time() - start)
+        return min(times)
+
+    gc.collect()
+    gc.disable()
+    try:
+        best(n)
+        return best(4 * n) / best(n)
+    finally:
+        gc.enable()
+
+
+def many_calls(n: int) -> list[dict[str, Any]]:
+    return [chunk(choice(tool_calls=[tool(i, f"c{i}", "f", "{}")])) for i in range(n)] + [
+        chunk(choice(0, "tool_calls"))
+    ]
+
+
+def many_fragments(n: int) -> list[dict[str, Any]]:
+    start = [chunk(choice(tool_calls=[tool(0, "a", "f", '{"k": "')]))]
+    return (
+        start
+        + [chunk(choice(tool_calls=[tool(0, arguments="abcdefgh")]))] * n
+        + [
+            chunk(choice(tool_calls=[tool(0, arguments='"}')])),
+            chunk(choice(0, "tool_calls")),
+        ]
+    )
+
+
+def many_finishes(n: int) -> list[dict[str, Any]]:
+    # A finish_reason on every chunk (some providers repeat it), many calls open.
+    return [chunk(choice(0, "tool_calls", tool_calls=[tool(i, f"c{i}", "f", "{}")]))
+            for i in range(n)]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("make", "n", "read_partial"),
+    [
+        (many_calls, 1000, False),
+        (many_fragments, 2000, False),
+        (many_fragments, 2000, True),
+        (many_finishes, 1000, False),
+    ],
+)
+def test_events_grow_linearly(make: Any, n: int, read_partial: bool) -> None:
+    ratio = events_growth(make, n, read_partial=read_partial)
+    assert ratio < 8, f"4x the input took {ratio:.1f}x the time"
+
+
+# --------------------------------------------------------------------------- hostile bodies
+
+
+def read_events_sync(reads: list[bytes]) -> tuple[list[Any], BaseException | None, ChatStream]:
+    stream = ChatStream(iter(reads))
+    events: list[Any] = []
+    try:
+        for event in stream.events():
+            events.append(event)  # noqa: PERF402 (what came before an error is kept)
+    except Exception as exc:  # checked below: only SSEStreamError
+        return events, exc, stream
+    return events, None, stream
+
+
+@FUZZ
+@given(st.data())
+def test_events_of_any_body_are_the_chunk_iterators_decisions(data: st.DataObject) -> None:
+    # The hostile bodies of test_promise: the events give the same chunks, the same
+    # error and the same completion as the chunk iterator, whatever the split.
+    body = data.draw(st.one_of(promise.bodies(), promise.merge_bodies()), label="body")
+    reads = data.draw(promise.split(body), label="reads")
+    events, error, stream = read_events_sync(reads)
+    chunks_outcome = promise.read_sync(reads)
+    if error is not None:
+        assert isinstance(error, SSEStreamError), repr(error)
+    assert [e.chunk.to_dict() for e in events if isinstance(e, ChunkEvent)] == chunks_outcome[0]
+    assert (None if error is None else (type(error).__name__, str(error))) == chunks_outcome[1]
+    assert stream.completion.to_dict() == chunks_outcome[2]
+    check_events(events, stream.completion, ended=error is None)
+
+
+def test_a_choice_finished_on_every_chunk_costs_no_copy_per_chunk(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A server that sends a finish_reason with every content chunk gets a ContentDone per
+    chunk: its text is built when read, so the events stay linear in the stream."""
+    import ssestream._events as events_module
+
+    built: list[int] = []
+    real = events_module.text_prefix
+
+    def counting(parts: list[str], length: int) -> str:
+        built.append(length)
+        return real(parts, length)
+
+    monkeypatch.setattr(events_module, "text_prefix", counting)
+    payloads = [
+        {"choices": [{"index": 0, "delta": {"content": "ab"}, "finish_reason": "stop"}]}
+        for _ in range(2000)
+    ]
+    body = "".join(f"data: {json.dumps(p)}\n\n" for p in payloads).encode()
+    dones = [e for e in ChatStream([body]).events() if type(e).__name__ == "ContentDone"]
+    assert len(dones) == 2000
+    assert built == []  # nothing copied until read
+    assert dones[-1].content == "ab" * 2000
+    assert dones[0].content == "ab"
+    assert dones[0] == ssestream_content_done(0, "ab")
+
+
+def ssestream_content_done(index: int, content: str) -> Any:
+    from ssestream import ContentDone
+
+    return ContentDone(index=index, content=content)

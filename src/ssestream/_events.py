@@ -24,6 +24,10 @@ The events (every one has ``index``, the choice's index, except the stream-wide 
 * :class:`ChoiceFinished` ``(finish_reason)``; :class:`UsageReceived` ``(usage)``.
 * :class:`StreamEnded` ``(done, interrupted, completion)``: last, once.
 
+:data:`ChatStreamEvent` is their union. The deprecated ``function_call``,
+``reasoning_details``, ``annotations`` and ``audio`` have no events of their own: they
+are in each :class:`ChunkEvent` and in the completion.
+
 Order rules:
 
 1. Events come in the order of the fragments in the stream: a chunk's :class:`ChunkEvent`,
@@ -36,9 +40,9 @@ Order rules:
    :class:`ChoiceFinished` follows), when the next tool call of that choice starts (for
    the calls before it whose arguments are one whole JSON value by then: calls streamed
    interleaved, by index, are never declared done early), or when the stream ends
-   (before :class:`StreamEnded`, choices by index). Each text has at most one open
-   ``*Done``: a fragment that comes after its ``*Done`` (a provider that sends text after
-   the finish reason) opens it again, and it is done again by the same rules.
+   (before :class:`StreamEnded`, choices by index). A fragment that comes after its
+   text's or its call's ``*Done`` (text sent after the finish reason) opens it again, and
+   it is done again by the same rules, with the whole text.
 4. A call cut by an interruption, or by ``finish_reason`` ``"length"`` or
    ``"content_filter"``, ends with ``complete=False`` and ``parsed=None``: the strict
    parse is not attempted. Otherwise ``parsed`` is ``json.loads(arguments)`` and
@@ -143,17 +147,73 @@ class ContentDelta:
         return text_prefix(self._parts, self._length)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ContentDone:
+class _TextDone:
+    """A ``*Done`` record whose text is built when read (from the accumulator's
+    fragments), so that a server that finishes a choice on every chunk costs no copy
+    of the text per chunk. Frozen and slotted like the dataclass records."""
+
+    __slots__ = ("_length", "_parts", "index")
+    _name = "text"
+    index: int
+    _parts: list[str]
+    _length: int
+
+    def __init__(self, index: int, text: str | None, parts: list[str] | None, length: int) -> None:
+        if parts is None:
+            parts, length = [text or ""], len(text or "")
+        object.__setattr__(self, "index", index)
+        object.__setattr__(self, "_parts", parts)
+        object.__setattr__(self, "_length", length)
+
+    @property
+    def _text(self) -> str:
+        return text_prefix(self._parts, self._length)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"{type(self).__name__} is frozen")
+
+    def _key(self) -> tuple[Any, ...]:
+        return (self.index, self._text)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return self._key() == other._key()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{k}={v!r}" for k, v in zip(self._fields(), self._key(), strict=True))
+        return f"{type(self).__name__}({fields})"
+
+    def _fields(self) -> tuple[str, ...]:
+        return ("index", self._name)
+
+
+class ContentDone(_TextDone):
     """A choice's content is done (see the order rules in :mod:`ssestream._events`).
 
     Attributes:
         index: the choice's index.
-        content: the whole content so far.
+        content: the whole content so far (built when read).
     """
 
-    index: int
-    content: str
+    __slots__ = ()
+    _name = "content"
+
+    def __init__(
+        self,
+        *,
+        index: int,
+        content: str | None = None,
+        _parts: list[str] | None = None,
+        _length: int = 0,
+    ) -> None:
+        super().__init__(index, content, _parts, _length)
+
+    @property
+    def content(self) -> str:
+        return self._text
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -176,17 +236,30 @@ class RefusalDelta:
         return text_prefix(self._parts, self._length)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RefusalDone:
+class RefusalDone(_TextDone):
     """A choice's refusal is done.
 
     Attributes:
         index: the choice's index.
-        refusal: the whole refusal.
+        refusal: the whole refusal (built when read).
     """
 
-    index: int
-    refusal: str
+    __slots__ = ()
+    _name = "refusal"
+
+    def __init__(
+        self,
+        *,
+        index: int,
+        refusal: str | None = None,
+        _parts: list[str] | None = None,
+        _length: int = 0,
+    ) -> None:
+        super().__init__(index, refusal, _parts, _length)
+
+    @property
+    def refusal(self) -> str:
+        return self._text
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -213,19 +286,40 @@ class ReasoningDelta:
         return text_prefix(self._parts, self._length)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ReasoningDone:
+class ReasoningDone(_TextDone):
     """A choice's reasoning (under ``field``) is done.
 
     Attributes:
         index: the choice's index.
         field: as in :class:`ReasoningDelta`.
-        reasoning: the whole reasoning text.
+        reasoning: the whole reasoning text (built when read).
     """
 
-    index: int
+    __slots__ = ("field",)
+    _name = "reasoning"
     field: str
-    reasoning: str
+
+    def __init__(
+        self,
+        *,
+        index: int,
+        field: str,
+        reasoning: str | None = None,
+        _parts: list[str] | None = None,
+        _length: int = 0,
+    ) -> None:
+        super().__init__(index, reasoning, _parts, _length)
+        object.__setattr__(self, "field", field)
+
+    @property
+    def reasoning(self) -> str:
+        return self._text
+
+    def _key(self) -> tuple[Any, ...]:
+        return (self.index, self.field, self._text)
+
+    def _fields(self) -> tuple[str, ...]:
+        return ("index", "field", "reasoning")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -254,7 +348,7 @@ class _CallTrack:
     """What the events know of one tool call: its arguments fragments not yet parsed,
     and the incremental parser behind ``partial``."""
 
-    __slots__ = ("call", "done", "failed", "fed", "length", "parser", "pending")
+    __slots__ = ("call", "failed", "fed", "length", "parser", "pending")
 
     def __init__(self, call: Any) -> None:
         self.call = call  # the accumulator's state of the call
@@ -263,7 +357,6 @@ class _CallTrack:
         self.fed = 0  # characters fed to the parser
         self.parser: PartialJSONParser | None = None
         self.failed = False  # the parser found text that can never be JSON
-        self.done = False  # a ToolCallDone was given and no fragment came since
 
     def add(self, text: str) -> None:
         self.length += len(text)
@@ -512,15 +605,16 @@ class _Text:
         self.open = True
         return self.length
 
-    def close(self) -> str:
+    def close(self) -> dict[str, Any]:
+        """Mark the text done; the fields of its ``*Done`` record (built when read)."""
         self.open = False
-        return text_prefix(self.parts, self.length)
+        return {"_parts": self.parts, "_length": self.length}
 
 
 class _ChoiceTrack:
     """The texts and the tool calls of one choice."""
 
-    __slots__ = ("calls", "content", "positions", "reasoning", "refusal")
+    __slots__ = ("calls", "content", "open_calls", "positions", "reasoning", "refusal")
 
     def __init__(self) -> None:
         self.content: _Text | None = None
@@ -528,6 +622,9 @@ class _ChoiceTrack:
         self.reasoning: dict[str, _Text] = {}  # by field name
         self.calls: list[_CallTrack] = []
         self.positions: dict[int, int] = {}  # id() of the accumulator's call -> position
+        # The calls with no ToolCallDone since their last fragment, by position: only
+        # these are looked at when a call starts or the choice finishes.
+        self.open_calls: dict[int, _CallTrack] = {}
 
 
 class ChatEventBuilder:
@@ -656,13 +753,18 @@ class ChatEventBuilder:
         text: str | None,
     ) -> None:
         calls = track.calls
+        open_calls = track.open_calls
         if position is not None:
-            # A new call: the ones before it whose arguments are whole are done.
-            for number, earlier in enumerate(calls):
-                if not earlier.done and earlier.length and _whole_json(earlier):
+            # A new call: the open ones before it whose arguments are whole are done.
+            for number in sorted(open_calls):
+                earlier = open_calls[number]
+                if earlier.length and _whole_json(earlier):
+                    del open_calls[number]
                     events.append(self._done(index, number, earlier, cut=False))
             track.positions[id(call)] = position
-            calls.append(_CallTrack(call))
+            call_track = _CallTrack(call)
+            calls.append(call_track)
+            open_calls[position] = call_track
             events.append(
                 ToolCallStarted(
                     index=index, call_index=position, id=call.id, name=call.name, type=call.type
@@ -670,9 +772,9 @@ class ChatEventBuilder:
             )
         else:
             position = track.positions[id(call)]
-        if text is not None:
             call_track = calls[position]
-            call_track.done = False
+        if text is not None:
+            open_calls[position] = call_track  # again, if it was done
             call_track.add(text)
             events.append(_arguments_delta(index, position, text, call_track, call_track.length))
 
@@ -682,17 +784,18 @@ class ChatEventBuilder:
         """The ``*Done`` events of what is open in a choice."""
         for name, text in track.reasoning.items():
             if text.open:
-                events.append(ReasoningDone(index=index, field=name, reasoning=text.close()))
+                events.append(ReasoningDone(index=index, field=name, **text.close()))
         if track.content is not None and track.content.open:
-            events.append(ContentDone(index=index, content=track.content.close()))
+            events.append(ContentDone(index=index, **track.content.close()))
         if track.refusal is not None and track.refusal.open:
-            events.append(RefusalDone(index=index, refusal=track.refusal.close()))
-        for number, call_track in enumerate(track.calls):
-            if not call_track.done:
-                events.append(self._done(index, number, call_track, cut=cut))
+            events.append(RefusalDone(index=index, **track.refusal.close()))
+        open_calls = track.open_calls
+        events.extend(
+            self._done(index, number, open_calls[number], cut=cut) for number in sorted(open_calls)
+        )
+        open_calls.clear()
 
     def _done(self, index: int, number: int, track: _CallTrack, *, cut: bool) -> ToolCallDone:
-        track.done = True
         call = track.call
         arguments = track.arguments(track.length)
         parsed = None

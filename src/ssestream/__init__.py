@@ -80,6 +80,7 @@ from ._streams import (
     connect_chat,
     iter_events,
 )
+from ._think import ThinkTags, ThinkTagSplitter
 from ._timings import StreamTimings
 from ._types import (
     ChatCompletion,
@@ -90,10 +91,12 @@ from ._types import (
     ChoiceDelta,
     ChoiceDeltaFunctionCall,
     ChoiceDeltaToolCall,
+    ChoiceDeltaToolCallCustom,
     ChoiceDeltaToolCallFunction,
     ChoiceLogprobs,
     ChunkChoice,
     CompletionUsage,
+    Custom,
     Function,
     FunctionCall,
     TokenLogprob,
@@ -122,6 +125,7 @@ __all__ = [
     "ChoiceDelta",
     "ChoiceDeltaFunctionCall",
     "ChoiceDeltaToolCall",
+    "ChoiceDeltaToolCallCustom",
     "ChoiceDeltaToolCallFunction",
     "ChoiceFinished",
     "ChoiceLogprobs",
@@ -131,6 +135,7 @@ __all__ = [
     "CompletionUsage",
     "ContentDelta",
     "ContentDone",
+    "Custom",
     "Function",
     "FunctionCall",
     "LimitExceededError",
@@ -165,6 +170,8 @@ __all__ = [
     "StreamEnded",
     "StreamInterruptedError",
     "StreamTimings",
+    "ThinkTagSplitter",
+    "ThinkTags",
     "TokenLogprob",
     "ToolCallArgumentsDelta",
     "ToolCallDone",

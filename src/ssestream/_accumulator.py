@@ -23,7 +23,23 @@ Each field has its own merge rule, learnt from real provider streams (see
   ``transcript`` appended, ``id`` set once, other fields last non-null.
 * tool calls are keyed by their ``index`` field, never by list position; see
   :meth:`_ChoiceState.tool_call_delta` for the cases without index or with a new id.
-* ``finish_reason``: the last non-null value. ``usage``: replaced, never summed.
+* ``finish_reason``: the last non-null value. ``usage``: per field, the last non-null
+  value (a null only where no value came), never summed, from every place a provider
+  puts it: the top-level ``usage``, Groq's ``x_groq.usage``, Moonshot's
+  ``choices[].usage`` (the top-level one last in a chunk). So split usage (one count
+  per chunk) and running totals both come out right; the raw objects stay in the
+  completion (``x_groq``, the choice's ``usage``).
+* custom tool calls (OpenAI ``type: "custom"``): ``custom.input`` appended,
+  ``custom.name`` set once; no ``function`` is invented for them. A call of another
+  type keeps its fields by the general rule (last non-null value).
+* ``reasoning_details`` text (``text``, ``summary``) counts as reasoning in a choice that
+  has sent no ``reasoning`` or ``reasoning_content`` field (MiniMax may send its
+  reasoning only there; elsewhere the details repeat the text of those fields).
+* chunk-only fields stay out of the completion: ``obfuscation`` (OpenAI's padding,
+  in the envelope or, on Bedrock, the choice), and MiniMax's per-delta ``name`` and
+  ``audio_content``.
+* ``<think>`` tags in ``content`` are left alone unless ``think_tags`` is given (see
+  :mod:`ssestream._think`).
 * ``id``, ``model``, ``created``: the first non-empty value (Azure's first chunk has
   empty ones). Every other envelope, choice and delta field keeps its last non-null value.
 * logprobs: the ``content`` and ``refusal`` token lists are concatenated.
@@ -61,12 +77,19 @@ from collections.abc import Mapping
 from typing import Any
 
 from ._exceptions import ChunkParseError
+from ._openai import chunk_payload
+from ._think import ThinkTags, ThinkTagSplitter
 from ._types import ChatCompletion, ChatCompletionChunk
 
 __all__ = ["ChatCompletionAccumulator"]
 
 # Envelope fields with a rule of their own; the rest keep their last non-null value.
 _ENVELOPE_OWN = frozenset({"id", "model", "created", "object", "choices", "usage"})
+# Fields of the chunks that are not part of the completion: OpenAI's per-chunk padding
+# against length side channels (in the envelope; Bedrock puts it in the choice), and
+# MiniMax's per-delta "name": "MiniMax AI" and "audio_content": "".
+_CHUNK_ONLY = frozenset({"obfuscation"})
+_DELTA_CHUNK_ONLY = frozenset({"obfuscation", "name", "audio_content"})
 _CHOICE_OWN = frozenset({"index", "delta", "finish_reason", "logprobs"})
 # Delta fields whose value must be text (None aside).
 _DELTA_TEXT = ("role", "refusal", "reasoning_content", "reasoning")
@@ -170,6 +193,14 @@ def _check_tool_calls(entries: Any, position: int) -> None:
                     field, value, expected = problem
                     where = f"choices[{position}].delta.tool_calls[{number}].function{field}"
                     raise _reject(where, value, expected)
+            elif key == "custom":
+                where = f"choices[{position}].delta.tool_calls[{number}].custom"
+                if not isinstance(value, dict):
+                    raise _reject(where, value, "an object")
+                for field in ("name", "input"):
+                    text = value.get(field)
+                    if text is not None and not isinstance(text, str):
+                        raise _reject(f"{where}.{field}", text, "a string")
             elif key == "index":
                 if type(value) is not int:  # bool is an int to Python, not to JSON
                     where = f"choices[{position}].delta.tool_calls[{number}].index"
@@ -376,7 +407,19 @@ def _joined(entry: dict[str, Any]) -> dict[str, Any]:
 
 
 class _ToolCallState:
-    __slots__ = ("arguments", "extra", "function_extra", "id", "index", "name", "type")
+    __slots__ = (
+        "arguments",
+        "custom_extra",
+        "custom_input",
+        "custom_name",
+        "extra",
+        "function_extra",
+        "has_function",
+        "id",
+        "index",
+        "name",
+        "type",
+    )
 
     def __init__(self, index: int) -> None:
         self.index = index
@@ -386,6 +429,11 @@ class _ToolCallState:
         self.arguments: list[str] = []
         self.extra: dict[str, Any] = {}
         self.function_extra: dict[str, Any] = {}
+        self.has_function = False
+        # A custom tool call (OpenAI "custom" tools): name set once, input appended.
+        self.custom_name: str | None = None
+        self.custom_input: list[str] | None = None  # None: no "custom" object seen
+        self.custom_extra: dict[str, Any] = {}
 
     def merge(self, entry: Mapping[str, Any]) -> str | None:
         """Merge one checked tool-call entry (see :func:`_check_tool_calls`); return the
@@ -395,6 +443,7 @@ class _ToolCallState:
             if value is None or key == "index":
                 continue
             if key == "function":
+                self.has_function = True
                 for fkey, fvalue in value.items():
                     if fvalue is None:
                         continue
@@ -410,6 +459,8 @@ class _ToolCallState:
                             self.name = fvalue
                     else:
                         self.function_extra[fkey] = fvalue
+            elif key == "custom":
+                added = self.merge_custom(value, added)
             elif key == "id":
                 if self.id is None and value:
                     self.id = value
@@ -420,18 +471,46 @@ class _ToolCallState:
                 self.extra[key] = value
         return added
 
+    def merge_custom(self, custom: Mapping[str, Any], added: str | None) -> str | None:
+        """Merge the ``custom`` object of a checked entry; return ``added`` plus the input
+        text it brought (for the route log, like function arguments)."""
+        if self.custom_input is None:
+            self.custom_input = []
+        for key, value in custom.items():
+            if value is None:
+                continue
+            if key == "input":
+                _add_text(self.custom_input, value)
+                added = value if added is None else added + value
+            elif key == "name":
+                if self.custom_name is None and value:
+                    self.custom_name = value
+            else:
+                self.custom_extra[key] = value
+        return added
+
     def to_dict(self) -> dict[str, Any]:
-        function: dict[str, Any] = {
-            "name": self.name,
-            "arguments": _join(self.arguments) if self.arguments else "",
-        }
-        for key, value in self.function_extra.items():
-            function.setdefault(key, value)
-        call: dict[str, Any] = {
-            "id": self.id,
-            "type": self.type or "function",
-            "function": function,
-        }
+        custom = self.custom_input
+        kind = self.type or (
+            "custom" if custom is not None and not self.has_function else "function"
+        )
+        call: dict[str, Any] = {"id": self.id, "type": kind}
+        if kind == "function" or self.has_function:
+            function: dict[str, Any] = {
+                "name": self.name,
+                "arguments": _join(self.arguments) if self.arguments else "",
+            }
+            for key, value in self.function_extra.items():
+                function.setdefault(key, value)
+            call["function"] = function
+        if custom is not None:
+            inner: dict[str, Any] = {
+                "name": self.custom_name,
+                "input": _join(custom) if custom else "",
+            }
+            for key, value in self.custom_extra.items():
+                inner.setdefault(key, value)
+            call["custom"] = inner
         for key, value in self.extra.items():
             call.setdefault(key, value)
         return call
@@ -447,6 +526,7 @@ class _ChoiceState:
         "audio",
         "content",
         "content_parts",
+        "details_text",
         "extra",
         "extra_delta",
         "finish_reason",
@@ -460,12 +540,19 @@ class _ChoiceState:
         "reasoning_key",
         "refusal",
         "role",
+        "think",
         "tool_calls",
         "tool_calls_by_index",
     )
 
-    def __init__(self, index: int, log: list[tuple[Any, ...]] | None) -> None:
+    def __init__(
+        self, index: int, log: list[tuple[Any, ...]] | None, think: ThinkTags | None = None
+    ) -> None:
         self.index = index
+        self.think: ThinkTagSplitter | None = None if think is None else think.splitter()
+        # Whether reasoning_details text is the reasoning: None until known, False once
+        # a reasoning text field came (the details then repeat it).
+        self.details_text: bool | None = None
         self.log = log  # see ChatCompletionAccumulator._routes
         self.role: str | None = None
         self.content: list[str] | None = None
@@ -494,6 +581,13 @@ class _ChoiceState:
                 continue
             if key == "content":
                 if type(value) is str:
+                    if self.think is not None:
+                        sent = value
+                        value, reasoning = self.think.feed(sent)
+                        if reasoning:
+                            self.reasoning_delta("reasoning_content", reasoning, {})
+                        if not value and sent:
+                            continue  # all of it was reasoning or a tag (held back)
                     if self.content is None:
                         self.content = [value]
                     else:
@@ -509,6 +603,7 @@ class _ChoiceState:
                 for entry in value:
                     self.tool_call_delta(entry)
             elif key == "reasoning_content" or key == "reasoning":
+                self.details_text = False
                 self.reasoning_delta(key, value, delta)
             elif key == "refusal":
                 if self.refusal is None:
@@ -519,6 +614,18 @@ class _ChoiceState:
                     self.log.append((REFUSAL, self.index, value, self.refusal))
             elif key == "reasoning_details":
                 self.reasoning_details_delta(value)
+                if (
+                    self.details_text is not False
+                    and delta.get("reasoning_content") is None
+                    and delta.get("reasoning") is None
+                ):
+                    # The only copy of the reasoning (MiniMax): its text is the reasoning.
+                    self.details_text = True
+                    for entry in value:
+                        for field in ("text", "summary"):
+                            text = entry.get(field)
+                            if type(text) is str and text:
+                                self.reasoning_delta("reasoning_content", text, {})
             elif key == "function_call":
                 if self.function_call is None:
                     self.function_call = _ToolCallState(0)
@@ -662,13 +769,24 @@ class _ChoiceState:
                 state[key] = value
 
     def to_dict(self, index: int) -> dict[str, Any]:
+        content = None if self.content is None else _join(self.content)
+        reasoning = None if self.reasoning is None else _join(self.reasoning)
+        reasoning_key = self.reasoning_key
+        if self.think is not None:
+            # Text held back in case a tag is cut: shown as what it is so far.
+            held_content, held_reasoning = self.think.peek()
+            if held_content:
+                content = (content or "") + held_content
+            if held_reasoning:
+                reasoning = (reasoning or "") + held_reasoning
+                reasoning_key = reasoning_key or "reasoning_content"
         message: dict[str, Any] = {
             "role": self.role or "assistant",
-            "content": None if self.content is None else _join(self.content),
+            "content": content,
             "refusal": None if self.refusal is None else _join(self.refusal),
         }
-        if self.reasoning is not None and self.reasoning_key is not None:
-            message[self.reasoning_key] = _join(self.reasoning)
+        if reasoning is not None and reasoning_key is not None:
+            message[reasoning_key] = reasoning
         for key, parts in self.alt_reasoning.items():
             message[key] = _join(parts)
         if self.reasoning_details:
@@ -682,7 +800,8 @@ class _ChoiceState:
         if self.audio is not None:
             message["audio"] = _joined(self.audio)
         for key, value in self.extra_delta.items():
-            message.setdefault(key, value)
+            if key not in _DELTA_CHUNK_ONLY:
+                message.setdefault(key, value)
         if self.content_parts is not None:
             message["content_parts"] = list(self.content_parts)
         logprobs = None
@@ -698,7 +817,8 @@ class _ChoiceState:
             "logprobs": logprobs,
         }
         for key, value in self.extra.items():
-            choice.setdefault(key, value)
+            if key not in _CHUNK_ONLY:
+                choice.setdefault(key, value)
         return choice
 
 
@@ -738,6 +858,15 @@ class ChatCompletionAccumulator:
     Args:
         keep_chunks: also keep every chunk merged, in :attr:`chunks`. Off by default:
             memory then stays proportional to the rebuilt output, not to the stream.
+        think_tags: split ``<think>...</think>`` reasoning out of ``content`` into the
+            message's ``reasoning_content`` (models served without a reasoning parser:
+            Qwen3 and DeepSeek-R1 distills on vLLM or llama.cpp, MiniMax-M2). ``True``
+            for the usual tags, or a :class:`~ssestream.ThinkTags` for other tags or a
+            stream that starts inside the block. Off by default: content stays
+            verbatim. Only the completion changes; the chunks are as sent.
+
+    Raises:
+        TypeError: ``think_tags`` is neither a ``bool`` nor a ``ThinkTags``.
 
     Attributes:
         chunk_count: how many chunks :meth:`add` was given, rejected ones included (the
@@ -754,12 +883,20 @@ class ChatCompletionAccumulator:
         "_keep",
         "_model",
         "_routes",
+        "_think",
         "_usage",
         "chunk_count",
         "chunks",
     )
 
-    def __init__(self, *, keep_chunks: bool = False) -> None:
+    def __init__(self, *, keep_chunks: bool = False, think_tags: bool | ThinkTags = False) -> None:
+        if think_tags is True:
+            think_tags = ThinkTags()
+        elif not (think_tags is False or isinstance(think_tags, ThinkTags)):
+            raise TypeError(
+                f"think_tags is True, False or a ThinkTags, not {type(think_tags).__name__}"
+            )
+        self._think: ThinkTags | None = think_tags or None
         self._keep = keep_chunks
         self.chunks: list[ChatCompletionChunk] = []
         self.chunk_count = 0
@@ -792,14 +929,16 @@ class ChatCompletionAccumulator:
         return self._routes
 
     def add(self, chunk: ChatCompletionChunk | Mapping[str, Any]) -> None:
-        """Merge one chunk: a :class:`ChatCompletionChunk` or its decoded JSON ``dict``.
+        """Merge one chunk: a :class:`ChatCompletionChunk`, its decoded JSON ``dict``, or
+        a chunk of the openai SDK (``openai.types.chat.ChatCompletionChunk``, read as the
+        fields the server sent: ``model_dump(exclude_unset=True)``).
 
         The chunk is checked whole before anything is merged: if it is rejected, the
         accumulator is as it was (only :attr:`chunk_count` moved on), and merging can go
         on with the next chunk.
 
         Raises:
-            TypeError: ``chunk`` is neither (caller misuse).
+            TypeError: ``chunk`` is none of these (caller misuse).
             ChunkParseError: a field has a type its merge rule cannot take, e.g.
                 ``choices`` that is not an array, a tool call that is not an object, a
                 text field that is not a string, an ``index`` that is not an integer.
@@ -814,9 +953,14 @@ class ChatCompletionAccumulator:
         elif isinstance(chunk, Mapping):
             data = chunk
         else:
-            raise TypeError(
-                f"add() takes a ChatCompletionChunk or a dict, not {type(chunk).__name__}"
-            )
+            payload = chunk_payload(chunk)
+            if payload is None:
+                raise TypeError(
+                    "add() takes a chunk: an ssestream.ChatCompletionChunk, the decoded JSON"
+                    " dict of one, or an openai SDK ChatCompletionChunk; got "
+                    f"{type(chunk).__module__}.{type(chunk).__qualname__}"
+                )
+            data = chunk = payload
         position = self.chunk_count
         self.chunk_count = position + 1
         try:
@@ -841,6 +985,7 @@ class ChatCompletionAccumulator:
         """
         identified = self._identified
         routes = self._routes
+        choice_usage = False
         if not identified:
             for key in ("id", "model"):
                 value = data.get(key)
@@ -891,7 +1036,12 @@ class ChatCompletionAccumulator:
                     if type(delta) is not dict and not isinstance(delta, dict):
                         raise _reject(f"choices[{position}].delta", delta, "an object")
                     content = delta.get("content")
-                    if len(delta) == 1 and type(content) is str and state is not None:
+                    if (
+                        len(delta) == 1
+                        and type(content) is str
+                        and state is not None
+                        and state.think is None
+                    ):
                         # The bulk of a stream: one text fragment. _add_text, inlined:
                         # the call costs about 5% of this method (measured).
                         parts = state.content
@@ -911,12 +1061,12 @@ class ChatCompletionAccumulator:
                         if not checked:
                             _check_delta(delta, position, state, {})
                         if state is None:
-                            state = states[index] = _ChoiceState(index, routes)
+                            state = states[index] = _ChoiceState(index, routes, self._think)
                         state.delta(delta)
                 elif delta is not None and not isinstance(delta, dict):
                     raise _reject(f"choices[{position}].delta", delta, "an object")
                 if state is None:
-                    state = states[index] = _ChoiceState(index, routes)
+                    state = states[index] = _ChoiceState(index, routes, self._think)
                 if finish_reason is not None:
                     state.finish_reason = finish_reason
                 if logprobs is not None:
@@ -930,6 +1080,9 @@ class ChatCompletionAccumulator:
                     for key, value in choice.items():
                         if value is not None and key not in _CHOICE_OWN:
                             state.extra[key] = value
+                            if key == "usage" and type(value) is dict:
+                                # Moonshot/Kimi: the usage in the choice.
+                                choice_usage = self._merge_usage(value)
         elif choices is not None and not isinstance(choices, list):
             raise _reject("choices", choices, "an array")
 
@@ -951,10 +1104,29 @@ class ChatCompletionAccumulator:
             self._extra.update({k: v for k, v in data.items() if v is not None})
         else:
             self._extra.update(data)
+        # Usage, per field the last non-null value: Groq's x_groq.usage and Moonshot's
+        # choices[].usage first, the top-level usage last.
+        # (choices[].usage was merged with the choice's extra fields, above.)
+        merged = choice_usage
+        x_groq = data.get("x_groq")
+        if type(x_groq) is dict and type(x_groq.get("usage")) is dict:
+            merged = self._merge_usage(x_groq["usage"])
         if usage is not None:
-            self._usage = usage
-            if routes is not None:
-                routes.append((USAGE, None, usage))
+            merged = self._merge_usage(usage)
+        if merged and routes is not None:
+            routes.append((USAGE, None, dict(self._usage or {})))
+
+    def _merge_usage(self, usage: Mapping[str, Any]) -> bool:
+        """Merge one usage object, field by field: a value replaces the one before, a
+        null only stands for a field not sent before. Return ``True`` (merged)."""
+        merged = self._usage
+        if merged is None:
+            self._usage = dict(usage)
+            return True
+        for key, value in usage.items():
+            if value is not None or key not in merged:
+                merged[key] = value
+        return True
 
     @property
     def completion(self) -> ChatCompletion:
@@ -978,9 +1150,15 @@ class ChatCompletionAccumulator:
             "created": self._created,
             "model": self._model,
             "choices": [self._choices[i].to_dict(i) for i in sorted(self._choices)],
-            "usage": self._usage,
+            "usage": None if self._usage is None else dict(self._usage),
         }
-        data.update({k: v for k, v in self._extra.items() if k not in _ENVELOPE_OWN})
+        data.update(
+            {
+                k: v
+                for k, v in self._extra.items()
+                if k not in _ENVELOPE_OWN and k not in _CHUNK_ONLY
+            }
+        )
         return ChatCompletion(data)
 
     @property

@@ -16,10 +16,15 @@ Nothing is validated up front: that would cost every user the price of the stric
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
-from typing import Any, Generic, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
+
+if TYPE_CHECKING:  # pragma: no cover
+    import openai.types.chat
 
 __all__ = [
+    "REASONING_POLICIES",
     "ChatCompletion",
     "ChatCompletionChunk",
     "ChatCompletionMessage",
@@ -28,12 +33,15 @@ __all__ = [
     "ChoiceDelta",
     "ChoiceDeltaFunctionCall",
     "ChoiceDeltaToolCall",
+    "ChoiceDeltaToolCallCustom",
     "ChoiceDeltaToolCallFunction",
     "ChoiceLogprobs",
     "ChunkChoice",
     "CompletionUsage",
+    "Custom",
     "Function",
     "FunctionCall",
+    "ReasoningPolicy",
     "TokenLogprob",
 ]
 
@@ -175,6 +183,23 @@ def _text_of_parts(content: Any, kind: str) -> str | None:
     return "".join(pieces) if found else None
 
 
+def _text_of_details(details: list[Any]) -> str | None:
+    """Join the ``text`` and ``summary`` strings of ``reasoning_details`` entries.
+
+    MiniMax (``reasoning.text`` entries) and OpenRouter (``reasoning.text`` and
+    ``reasoning.summary``). Returns ``None`` when no entry holds such text (signatures
+    and ``reasoning.encrypted`` data are not text to read).
+    """
+    pieces = [
+        value
+        for entry in details
+        if isinstance(entry, dict)
+        for value in (entry.get("text"), entry.get("summary"))
+        if isinstance(value, str)
+    ]
+    return "".join(pieces) if pieces else None
+
+
 # --------------------------------------------------------------------------- chunks
 
 
@@ -257,6 +282,20 @@ class ChoiceDeltaToolCallFunction(_Record):
     arguments: _Field[str | None] = _Field("arguments")
 
 
+class ChoiceDeltaToolCallCustom(_Record):
+    """The ``custom`` part of a custom tool-call delta (OpenAI's ``type: "custom"`` tools).
+
+    Attributes:
+        name (str | None): the tool's name; in the call's first fragment.
+        input (str | None): the next fragment of the free-form input text.
+    """
+
+    __slots__ = ()
+    _fields = frozenset({"name", "input"})
+    name: _Field[str | None] = _Field("name")
+    input: _Field[str | None] = _Field("input")
+
+
 class ChoiceDeltaToolCall(_Record):
     """One entry of ``delta.tool_calls``: a fragment of a tool call.
 
@@ -264,16 +303,19 @@ class ChoiceDeltaToolCall(_Record):
         index (int | None): which tool call of the choice this fragment belongs to.
             ``None`` where the provider omits it (Mistral, Gemini).
         id (str | None): the call id, normally only in the call's first fragment.
-        type (str | None): ``"function"``, normally only in the first fragment.
+        type (str | None): ``"function"`` or ``"custom"``, normally only in the first
+            fragment.
         function: a :class:`ChoiceDeltaToolCallFunction`, or ``None``.
+        custom: a :class:`ChoiceDeltaToolCallCustom` (custom tools), or ``None``.
     """
 
     __slots__ = ()
-    _fields = frozenset({"index", "id", "type", "function"})
+    _fields = frozenset({"index", "id", "type", "function", "custom"})
     index: _Field[int | None] = _Field("index")
     id: _Field[str | None] = _Field("id")
     type: _Field[str | None] = _Field("type")
     function = _Nested("function", ChoiceDeltaToolCallFunction)
+    custom = _Nested("custom", ChoiceDeltaToolCallCustom)
 
 
 class ChoiceDeltaFunctionCall(_Record):
@@ -338,9 +380,11 @@ class ChoiceDelta(_Record):
 
         Read from whichever field the provider uses: ``reasoning_content`` (DeepSeek,
         xAI, llama.cpp, Avian, Z.ai), ``reasoning`` (OpenRouter, Groq, Cerebras, newer
-        vLLM), or
-        the ``"thinking"`` parts of a list ``content`` (Mistral). ``reasoning_details``
-        (OpenRouter) repeats the same text in structured form and is not read here.
+        vLLM), the ``"thinking"`` parts of a list ``content`` (Mistral), or, in a delta
+        with none of those, the ``text`` and ``summary`` of its ``reasoning_details``
+        entries (MiniMax can send its reasoning only there). Where ``reasoning_details``
+        comes beside one of the text fields (OpenRouter, Avian, MiniMax), it repeats the
+        same text and is not read.
         """
         data = self._data
         value = data.get("reasoning_content")
@@ -350,6 +394,9 @@ class ChoiceDelta(_Record):
             content = data.get("content")
             if isinstance(content, list):
                 return _text_of_parts(content, "thinking")
+            details = data.get("reasoning_details")
+            if isinstance(details, list):
+                return _text_of_details(details)
         return value if isinstance(value, str) else None
 
 
@@ -441,24 +488,82 @@ class FunctionCall(Function):
     __slots__ = ()
 
 
+class Custom(_Record):
+    """The custom tool a ``type: "custom"`` tool call invokes (OpenAI custom tools).
+
+    Attributes:
+        name (str | None): the custom tool's name.
+        input (str): the free-form input the model wrote for it (not JSON).
+    """
+
+    __slots__ = ()
+    _fields = frozenset({"name", "input"})
+    name: _Field[str | None] = _Field("name")
+    input: _Field[str] = _Field("input")
+
+
 class ChatCompletionMessageToolCall(_Record):
     """One complete tool call of a message.
 
     Attributes:
         id (str | None): the call id to answer with a ``tool`` message.
-        type (str): ``"function"``.
-        function: the :class:`Function`.
+        type (str): ``"function"`` or ``"custom"`` (or a provider's own type).
+        function: the :class:`Function` (empty for a call of another type).
+        custom: the :class:`Custom` of a ``type: "custom"`` call, else ``None``.
     """
 
     __slots__ = ()
-    _fields = frozenset({"id", "type", "function"})
+    _fields = frozenset({"id", "type", "function", "custom"})
     id: _Field[str | None] = _Field("id")
     type: _Field[str] = _Field("type")
+    custom = _Nested("custom", Custom)
 
     @property
     def function(self) -> Function:
         function = self._data.get("function")
         return Function(function if isinstance(function, dict) else {})
+
+
+# The reasoning policies of ChatCompletionMessage.to_param, in the order documented there.
+ReasoningPolicy = Literal["omit", "reasoning_content", "reasoning", "reasoning_details"]
+REASONING_POLICIES: tuple[ReasoningPolicy, ...] = (
+    "omit",
+    "reasoning_content",
+    "reasoning",
+    "reasoning_details",
+)
+"""The values of ``to_param(reasoning=...)``: see :meth:`ChatCompletionMessage.to_param`."""
+
+
+def _tool_call_param(call: Any) -> dict[str, Any] | None:
+    """The request form of one rebuilt tool call, or ``None`` if it is not an object.
+
+    ``function`` calls keep ``name`` and ``arguments``, ``custom`` calls ``name`` and
+    ``input`` (OpenAI API reference, assistant message ``tool_calls``); a call of another
+    type keeps the object named by its type. ``extra_content`` (Gemini's thought
+    signature) goes back as received; everything else (``index``, provider extras) stays
+    out.
+    """
+    if not isinstance(call, dict):
+        return None
+    kind = call.get("type") or "function"
+    param: dict[str, Any] = {"id": call.get("id"), "type": kind}
+    if kind == "function":
+        function = call.get("function")
+        function = function if isinstance(function, dict) else {}
+        param["function"] = {
+            "name": function.get("name"),
+            "arguments": function.get("arguments") or "",
+        }
+    elif kind == "custom":
+        custom = call.get("custom")
+        custom = custom if isinstance(custom, dict) else {}
+        param["custom"] = {"name": custom.get("name"), "input": custom.get("input") or ""}
+    elif isinstance(kind, str) and kind in call:
+        param[kind] = copy.deepcopy(call[kind])
+    if call.get("extra_content") is not None:
+        param["extra_content"] = copy.deepcopy(call["extra_content"])
+    return param
 
 
 class ChatCompletionMessage(_Record):
@@ -504,6 +609,82 @@ class ChatCompletionMessage(_Record):
                 return value
         return None
 
+    def to_param(self, *, reasoning: ReasoningPolicy = "omit") -> dict[str, Any]:
+        """The assistant message to send back in the next request's ``messages``.
+
+        A new ``dict`` with the keys of the openai SDK's
+        ``ChatCompletionAssistantMessageParam`` (OpenAI API reference, "assistant
+        message"), plus what a provider needs back:
+
+        * ``role``: ``"assistant"``; ``content``: the text (``""`` when the message has
+          neither text nor calls, since the request schema requires it then);
+        * ``tool_calls``: ``id``, ``type`` and ``function`` (``name``, ``arguments``) or
+          ``custom`` (``name``, ``input``); Gemini's ``extra_content`` (its thought
+          signature: Gemini 3 answers HTTP 400 on a tool-call turn sent back without it,
+          per Google's "Thought signatures" guide) is kept on each call, and on the
+          message if the stream sent one there;
+        * ``refusal`` if there was a non-empty one (OpenAI), ``function_call`` (the deprecated API)
+          and ``audio: {"id": ...}`` (OpenAI audio output) if present;
+        * never ``refusal: null``, ``index``, ``obfuscation``, annotations, logprobs or
+          any other response-only field.
+
+        Args:
+            reasoning: what to do with the model's reasoning, since providers disagree:
+
+                * ``"omit"`` (default): leave it out. OpenAI ignores it, Mistral answers
+                  HTTP 422 (``extra_forbidden``) and Cerebras HTTP 400 ("property
+                  'reasoning_content' is unsupported") when it is sent.
+                * ``"reasoning_content"``: the text under ``reasoning_content`` (``""``
+                  when the model sent none). DeepSeek's thinking mode answers HTTP 400
+                  on a tool-call turn sent back without it (its "Thinking mode" guide,
+                  "tool calls"); Moonshot's Kimi thinking models likewise; Z.ai GLM
+                  accepts it (preserved thinking).
+                * ``"reasoning"``: the same under ``reasoning``, for servers that read
+                  that name (OpenRouter's message schema).
+                * ``"reasoning_details"``: the structured ``reasoning_details`` entries as
+                  received (omitted if none): OpenRouter's way to keep reasoning blocks,
+                  including their signatures, across a tool-call turn.
+
+        Raises:
+            ValueError: ``reasoning`` is not one of :data:`REASONING_POLICIES`.
+        """
+        if reasoning not in REASONING_POLICIES:
+            raise ValueError(
+                f"reasoning={reasoning!r} is not a policy; use one of {REASONING_POLICIES}"
+            )
+        data = self._data
+        param: dict[str, Any] = {"role": "assistant"}
+        content = self.content
+        calls = [
+            call for call in map(_tool_call_param, data.get("tool_calls") or ()) if call is not None
+        ]
+        function_call = data.get("function_call")
+        if content is None and not calls and not isinstance(function_call, dict):
+            content = ""
+        param["content"] = content
+        refusal = data.get("refusal")
+        if isinstance(refusal, str) and refusal:
+            param["refusal"] = refusal
+        if calls:
+            param["tool_calls"] = calls
+        if isinstance(function_call, dict):
+            param["function_call"] = {
+                "name": function_call.get("name"),
+                "arguments": function_call.get("arguments") or "",
+            }
+        audio = data.get("audio")
+        if isinstance(audio, dict) and audio.get("id") is not None:
+            param["audio"] = {"id": audio["id"]}
+        if data.get("extra_content") is not None:
+            param["extra_content"] = copy.deepcopy(data["extra_content"])
+        if reasoning == "reasoning_content" or reasoning == "reasoning":
+            param[reasoning] = self.reasoning_content or ""
+        elif reasoning == "reasoning_details":
+            details = data.get("reasoning_details")
+            if isinstance(details, list) and details:
+                param["reasoning_details"] = copy.deepcopy(details)
+        return param
+
 
 class Choice(_Record):
     """One choice of a rebuilt completion (API reference: ``chat.completion`` ``choices[]``).
@@ -511,8 +692,9 @@ class Choice(_Record):
     Attributes:
         index (int): which choice.
         message: the :class:`ChatCompletionMessage`.
-        finish_reason (str | None): why generation stopped; ``None`` if the stream ended
-            before the choice finished.
+        finish_reason (str | None): why generation stopped, as the server sent it;
+            ``None`` if the stream ended before the choice finished. See
+            :attr:`effective_finish_reason`.
         logprobs: a :class:`ChoiceLogprobs`, or ``None``.
     """
 
@@ -527,11 +709,33 @@ class Choice(_Record):
         message = self._data.get("message")
         return ChatCompletionMessage(message if isinstance(message, dict) else {})
 
+    @property
+    def effective_finish_reason(self) -> str | None:
+        """:attr:`finish_reason`, corrected to ``"tool_calls"`` on a turn that made tool calls.
+
+        Gemini's OpenAI compatibility layer (streaming) and Ollama send ``"stop"`` on a
+        turn whose message has tool calls, where OpenAI sends ``"tool_calls"``; a loop
+        that runs the tools when ``finish_reason == "tool_calls"`` would stop there.
+        LiteLLM applies the same correction. ``"stop"`` with a deprecated
+        ``function_call`` reads ``"function_call"``. Every other value, including
+        ``None`` (an unfinished choice), is returned as sent.
+        """
+        raw = self.finish_reason
+        if raw == "stop":
+            message = self._data.get("message")
+            if isinstance(message, dict):
+                if message.get("tool_calls"):
+                    return "tool_calls"
+                if message.get("function_call"):
+                    return "function_call"
+        return raw
+
 
 class ChatCompletion(_Record):
     """A complete ``chat.completion`` (OpenAI API reference), e.g. rebuilt from chunks.
 
-    :meth:`to_dict` gives the shape of OpenAI's non-streaming response.
+    :meth:`to_dict` gives the shape of OpenAI's non-streaming response;
+    :meth:`to_openai` the openai SDK's own object.
 
     Attributes:
         id (str | None): the completion's id.
@@ -564,3 +768,38 @@ class ChatCompletion(_Record):
     service_tier: _Field[str | None] = _Field("service_tier")
     choices = _NestedList("choices", Choice, none_if_absent=False)
     usage = _Nested("usage", CompletionUsage)
+
+    def to_openai(self) -> openai.types.chat.ChatCompletion:
+        """This completion as the openai SDK's ``openai.types.chat.ChatCompletion``.
+
+        ``openai`` is imported only when this is called. The SDK validates the result
+        (``model_validate``); values it does not accept are replaced, and what was sent
+        is kept beside them under ``native_<field>`` (the SDK keeps unknown fields,
+        readable as attributes or in ``model_extra``), as OpenRouter names its
+        ``native_finish_reason``:
+
+        * ``finish_reason``: :attr:`Choice.effective_finish_reason`; a provider's own
+          value mapped to the SDK's (``"end_turn"`` to ``"stop"``, ``"max_tokens"`` to
+          ``"length"``, ``"tool_use"`` to ``"tool_calls"``, others to ``"stop"``), and
+          ``None`` (the stream ended before the choice finished: the message is cut
+          short) to ``"length"``;
+        * ``service_tier`` outside the SDK's values (Groq's ``"on_demand"``): ``None``;
+        * ``created`` missing (Bedrock, watsonx, vLLM through llama-stack): ``0``;
+          ``id`` or ``model`` missing: ``""``;
+        * ``usage`` without ``total_tokens``: the sum of the two counts; without one of
+          those counts: ``None`` (moved aside);
+        * tool calls: a missing ``id`` or name reads ``""``; a call of a type the SDK does
+          not know is moved aside to the message's ``native_tool_calls``.
+
+        Everything else, provider fields included, is passed on as sent. ``to_dict()``
+        is never changed.
+
+        Raises:
+            ImportError: the ``openai`` package is not installed.
+            pydantic.ValidationError: (a ``ValueError``) a field the rules above do not
+                cover has a value the SDK rejects.
+        """
+        from ._openai import completion_to_openai
+
+        completion: openai.types.chat.ChatCompletion = completion_to_openai(self._data)
+        return completion

@@ -54,6 +54,7 @@ from ._exceptions import (
     UnexpectedContentTypeError,
 )
 from ._responses_types import looks_like_responses_event
+from ._think import ThinkTags
 from ._timings import Clock, StreamTimer, StreamTimings
 from ._types import ChatCompletion, ChatCompletionChunk
 
@@ -536,6 +537,8 @@ class ChatStreamParser(BaseStreamParser):
         keep_chunks: keep every chunk in ``accumulator.chunks``.
         clock: a monotonic clock in seconds for :attr:`timings` (``time.perf_counter``
             by default).
+        think_tags: move ``<think>`` text out of content into reasoning (off by
+            default; see :class:`ChatCompletionAccumulator`).
 
     Attributes:
         accumulator: the :class:`ChatCompletionAccumulator` every chunk is added to.
@@ -560,11 +563,12 @@ class ChatStreamParser(BaseStreamParser):
         max_event_bytes: int | None = DEFAULT_MAX_EVENT_BYTES,
         keep_chunks: bool = False,
         clock: Clock | None = None,
+        think_tags: bool | ThinkTags = False,
     ) -> None:
         super().__init__(
             max_line_bytes=max_line_bytes, max_event_bytes=max_event_bytes, clock=clock
         )
-        self.accumulator = ChatCompletionAccumulator(keep_chunks=keep_chunks)
+        self.accumulator = ChatCompletionAccumulator(keep_chunks=keep_chunks, think_tags=think_tags)
         self._add = self.accumulator.add
         self.done = False
         self.ignored_events = 0

@@ -32,6 +32,7 @@ from typing import Any, TypeVar
 
 from ._decoder import DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_LINE_BYTES, ServerSentEvent
 from ._events import ChatStreamEvent
+from ._openai import sdk_stream_response
 from ._parser import (
     END,
     NEED_DATA,
@@ -40,6 +41,7 @@ from ._parser import (
     EventStreamParser,
     _Sentinel,
 )
+from ._think import ThinkTags
 from ._timings import Clock, StreamTimings
 from ._types import ChatCompletion, ChatCompletionChunk
 
@@ -127,6 +129,9 @@ class _Reader:
     """
 
     def __init__(self, source: Any, parser: BaseStreamParser, on_end: OnEnd | None = None) -> None:
+        sdk_response = sdk_stream_response(source)  # an unread openai SDK stream
+        if sdk_response is not None:
+            source = sdk_response
         self._parser = parser
         self.response: Any = source if _is_response(source) else None
         parser.response = self.response
@@ -331,12 +336,14 @@ class _ChatStreamBase(_Reader):
         keep_chunks: bool = False,
         clock: Clock | None = None,
         on_end: OnEnd | None = None,
+        think_tags: bool | ThinkTags = False,
     ) -> None:
         parser = ChatStreamParser(
             max_line_bytes=max_line_bytes,
             max_event_bytes=max_event_bytes,
             keep_chunks=keep_chunks,
             clock=clock,
+            think_tags=think_tags,
         )
         super().__init__(source, parser, on_end)
 
@@ -393,7 +400,10 @@ class ChatStream(_ChatStreamBase, _SyncReader):
     connection when you stop early.
 
     Args:
-        source: an ``httpx.Response`` / ``httpx2.Response``, or an iterable of ``bytes``.
+        source: an ``httpx.Response`` / ``httpx2.Response``, an iterable of ``bytes``, or
+            an unread openai SDK stream (``openai.Stream`` from ``create(...,
+            stream=True)``, or the ``APIResponse`` of ``with_streaming_response``): its
+            HTTP response is read, and a ``TypeError`` says so if the SDK already read it.
         max_line_bytes: the decoder's line limit in bytes (``None``: no limit).
         max_event_bytes: the decoder's event limit in bytes, also the limit of a plain
             JSON body (``None``: no limit).
@@ -405,6 +415,9 @@ class ChatStream(_ChatStreamBase, _SyncReader):
             (``error``: the exception raised, or ``None``), after the response is
             closed: for logging, billing, tracing. An exception it raises is turned
             into a ``RuntimeWarning``, never into the stream's error.
+        think_tags: move ``<think>...</think>`` text out of ``content`` into
+            reasoning (MiniMax, Qwen3, DeepSeek-R1 distills served without a reasoning
+            parser); off by default. See :class:`ThinkTags`.
 
     Attributes:
         error: the exception the stream raised, once it did, else ``None``.
@@ -577,6 +590,7 @@ def connect_chat(
     keep_chunks: bool = False,
     clock: Clock | None = None,
     on_end: OnEnd | None = None,
+    think_tags: bool | ThinkTags = False,
     **kwargs: Any,
 ) -> Iterator[ChatStream]:
     """Send a streaming request with an ``httpx.Client`` or ``httpx2.Client``: a ChatStream.
@@ -606,6 +620,7 @@ def connect_chat(
             keep_chunks=keep_chunks,
             clock=clock,
             on_end=on_end,
+            think_tags=think_tags,
         )
         stream.parser.timer.request_sent = sent
         try:
@@ -625,6 +640,7 @@ async def aconnect_chat(
     keep_chunks: bool = False,
     clock: Clock | None = None,
     on_end: OnEnd | None = None,
+    think_tags: bool | ThinkTags = False,
     **kwargs: Any,
 ) -> AsyncIterator[AsyncChatStream]:
     """The async twin of :func:`connect_chat`, for ``httpx``/``httpx2`` ``AsyncClient``."""
@@ -639,6 +655,7 @@ async def aconnect_chat(
             keep_chunks=keep_chunks,
             clock=clock,
             on_end=on_end,
+            think_tags=think_tags,
         )
         stream.parser.timer.request_sent = sent
         try:

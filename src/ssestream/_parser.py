@@ -654,10 +654,9 @@ class ChatStreamParser(BaseStreamParser):
         :meth:`next_chunk` for a whole stream, not both: chunks taken with
         :meth:`next_chunk` give no events.
 
-        Raises:
-            The errors of :meth:`next_chunk`, at the same point of the stream: after
-            every event of the chunks before it. Nothing follows an error, not even
-            :class:`StreamEnded`.
+        It raises the errors of :meth:`next_chunk`, at the same point of the stream:
+        after every event of the chunks before it. Nothing follows an error, not even
+        :class:`StreamEnded`.
         """
         typed = self._typed_events
         if typed:

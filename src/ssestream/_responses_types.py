@@ -355,9 +355,9 @@ class ResponseTextDoneEvent(ResponseStreamEvent):
     whatever it is called.
 
     Attributes:
-        content_index (int | None), summary_index (int | None): as in the delta.
-        text (str | None), refusal (str | None), arguments (str | None), input
-            (str | None), code (str | None), name (str | None): the fields as sent.
+        content_index: as in the delta (``int`` or ``None``); ``summary_index`` too.
+        text: the field as sent (``str`` or ``None``); so are ``refusal``,
+            ``arguments``, ``input``, ``code`` and ``name``.
     """
 
     __slots__ = ()

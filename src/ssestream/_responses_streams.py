@@ -13,7 +13,6 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from types import TracebackType
 from typing import Any
 
 from ._decoder import DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_LINE_BYTES
@@ -153,17 +152,6 @@ class ResponseStream(_ResponseStreamBase, _SyncReader):
                 pass
         return self.snapshot
 
-    def __enter__(self) -> ResponseStream:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
 
 class AsyncResponseStream(_ResponseStreamBase, _AsyncReader):
     """The async twin of :class:`ResponseStream` (anyio: runs on asyncio and trio).
@@ -198,17 +186,6 @@ class AsyncResponseStream(_ResponseStreamBase, _AsyncReader):
             async for _ in self:
                 pass
         return self.snapshot
-
-    async def __aenter__(self) -> AsyncResponseStream:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
 
 @contextmanager

@@ -30,6 +30,8 @@ from contextlib import asynccontextmanager, contextmanager
 from types import TracebackType
 from typing import Any, TypeVar
 
+from typing_extensions import Self
+
 from ._decoder import DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_LINE_BYTES, ServerSentEvent
 from ._events import ChatStreamEvent
 from ._openai import sdk_stream_response
@@ -216,6 +218,17 @@ class _SyncReader(_Reader):
             self.close()
         return item
 
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
     def close(self) -> None:
         """Stop reading and close the response (or the source's iterator).
 
@@ -259,6 +272,17 @@ class _AsyncReader(_Reader):
         if item is END:
             await self.aclose()
         return item
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
 
     async def aclose(self) -> None:
         """Stop reading and close the response (or the source's iterator).
@@ -478,17 +502,6 @@ class ChatStream(_ChatStreamBase, _SyncReader):
                 pass
         return self.completion
 
-    def __enter__(self) -> ChatStream:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
 
 class AsyncChatStream(_ChatStreamBase, _AsyncReader):
     """The async twin of :class:`ChatStream` (anyio: runs on asyncio and trio).
@@ -527,17 +540,6 @@ class AsyncChatStream(_ChatStreamBase, _AsyncReader):
             async for _ in self:
                 pass
         return self.completion
-
-    async def __aenter__(self) -> AsyncChatStream:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
 
 class _Events:

@@ -174,13 +174,19 @@ def check_events(
         assert len(started[choice.index]) == len(calls)
         for position, call in enumerate(calls):
             start = started[choice.index][position]
+            function = call.get("function") or {}
+            custom = call.get("custom") or {}
             assert start.id in (None, call["id"])
-            assert start.name in (None, call["function"]["name"])
-            assert "".join(arguments[choice.index, position]) == call["function"]["arguments"]
+            assert start.name in (None, function.get("name"), custom.get("name"))
+            # The deltas are the text of the field that brought the first fragment: the
+            # function's arguments, or a custom call's input.
+            text = "".join(arguments[choice.index, position])
+            assert text in (function.get("arguments", ""), custom.get("input", ""))
             if ended:
                 (done,) = dones[choice.index, position]
-                assert (done.id, done.name) == (call["id"], call["function"]["name"])
-                assert done.arguments == call["function"]["arguments"]
+                assert done.id == call["id"]
+                assert done.name in (function.get("name"), custom.get("name"))
+                assert done.arguments == text
         if choice.finish_reason is not None:
             assert finished[choice.index][-1] == choice.finish_reason
     if ended:
@@ -852,3 +858,32 @@ def ssestream_content_done(index: int, content: str) -> Any:
     from ssestream import ContentDone
 
     return ContentDone(index=index, content=content)
+
+
+def test_a_custom_tool_calls_input_streams_as_its_arguments() -> None:
+    """OpenAI's custom tools (free-form input), the deltas of the issue."""
+    deltas = [
+        {
+            "index": 0,
+            "id": "call_1",
+            "type": "custom",
+            "custom": {"name": "code_exec", "input": ""},
+        },
+        {"index": 0, "custom": {"input": "print(1"}},
+        {"index": 0, "custom": {"input": ")"}},
+    ]
+    payloads = [{"choices": [{"index": 0, "delta": {"tool_calls": [d]}}]} for d in deltas]
+    payloads.append({"choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]})
+    body = "".join(f"data: {json.dumps(p)}\n\n" for p in payloads).encode()
+    events = list(ChatStream([body]).events())
+    (started,) = [e for e in events if isinstance(e, ToolCallStarted)]
+    assert (started.id, started.name, started.type) == ("call_1", "code_exec", "custom")
+    pieces = [e.delta for e in events if isinstance(e, ToolCallArgumentsDelta)]
+    assert "".join(pieces) == "print(1)"
+    (done,) = [e for e in events if isinstance(e, ToolCallDone)]
+    assert (done.name, done.arguments, done.parsed, done.complete) == (
+        "code_exec",
+        "print(1)",
+        None,
+        True,
+    )

@@ -418,6 +418,7 @@ class _ToolCallState:
         "id",
         "index",
         "name",
+        "text",
         "type",
     )
 
@@ -434,10 +435,13 @@ class _ToolCallState:
         self.custom_name: str | None = None
         self.custom_input: list[str] | None = None  # None: no "custom" object seen
         self.custom_extra: dict[str, Any] = {}
+        # The fragments the route log reports (and the events add up): those of the
+        # field that brought the call's first text, function arguments or custom input.
+        self.text: list[str] | None = None
 
     def merge(self, entry: Mapping[str, Any]) -> str | None:
         """Merge one checked tool-call entry (see :func:`_check_tool_calls`); return the
-        text it added to the arguments, if any."""
+        text it added to :attr:`text` (the arguments, or a custom call's input), if any."""
         added = None
         for key, value in entry.items():
             if value is None or key == "index":
@@ -453,7 +457,10 @@ class _ToolCallState:
                             # to serialise, so this is never None.
                             fvalue = _arguments_text(fvalue) or ""
                         _add_text(self.arguments, fvalue)
-                        added = fvalue if added is None else added + fvalue
+                        if self.text is None:
+                            self.text = self.arguments
+                        if self.text is self.arguments:
+                            added = fvalue if added is None else added + fvalue
                     elif fkey == "name":
                         if self.name is None and fvalue:
                             self.name = fvalue
@@ -481,7 +488,10 @@ class _ToolCallState:
                 continue
             if key == "input":
                 _add_text(self.custom_input, value)
-                added = value if added is None else added + value
+                if self.text is None:
+                    self.text = self.custom_input
+                if self.text is self.custom_input:
+                    added = value if added is None else added + value
             elif key == "name":
                 if self.custom_name is None and value:
                     self.custom_name = value

@@ -367,7 +367,10 @@ class _CallTrack:
             pending[:] = ["".join(pending)]
 
     def arguments(self, length: int) -> str:
-        return text_prefix(self.call.arguments, length)
+        # The field whose fragments the route log reported: the function's arguments,
+        # or a custom tool call's input.
+        text = self.call.text
+        return text_prefix(text if text is not None else self.call.arguments, length)
 
     def partial(self, length: int) -> Any:
         """The value of the first ``length`` characters of the arguments."""
@@ -439,13 +442,16 @@ class ToolCallDone:
         index: the choice's index.
         call_index: the call's position in ``message.tool_calls``.
         id: the call id (``None`` if the provider never sent one).
-        name: the function name.
-        type: the call's type as sent (``"function"``), or ``None`` if never sent.
-        arguments: the whole arguments text.
-        parsed: ``json.loads(arguments)`` when ``complete``, else ``None``.
+        name: the function name (a custom tool's name for a custom call).
+        type: the call's type as sent (``"function"``, ``"custom"``), or ``None`` if
+            never sent.
+        arguments: the whole arguments text; for a custom tool call (OpenAI's
+            ``type: "custom"`` tools), its free-form ``custom.input``.
+        parsed: ``json.loads(arguments)`` when ``complete`` (``None`` for a custom call,
+            whose input is not JSON), else ``None``.
         complete: whether the call was not cut (by an interruption or by
             ``finish_reason`` ``"length"``/``"content_filter"``) and its arguments are
-            one whole JSON value.
+            one whole JSON value (for a custom call: not cut).
     """
 
     index: int
@@ -767,7 +773,11 @@ class ChatEventBuilder:
             open_calls[position] = call_track
             events.append(
                 ToolCallStarted(
-                    index=index, call_index=position, id=call.id, name=call.name, type=call.type
+                    index=index,
+                    call_index=position,
+                    id=call.id,
+                    name=call.name or call.custom_name,
+                    type=call.type,
                 )
             )
         else:
@@ -800,7 +810,11 @@ class ChatEventBuilder:
         arguments = track.arguments(track.length)
         parsed = None
         complete = False
-        if not cut:
+        if call.text is not None and call.text is call.custom_input:
+            # A custom tool's input is free-form text (OpenAI "custom" tools): complete
+            # unless cut, never parsed as JSON.
+            complete = not cut
+        elif not cut:
             try:
                 parsed = json.loads(arguments)
                 complete = True
@@ -810,7 +824,7 @@ class ChatEventBuilder:
             index=index,
             call_index=number,
             id=call.id,
-            name=call.name,
+            name=call.name or call.custom_name,
             type=call.type,
             arguments=arguments,
             parsed=parsed,

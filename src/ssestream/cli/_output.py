@@ -1,16 +1,33 @@
-"""What every command prints the same way: the text of choice 0 as it streams, the
-summary of a rebuilt completion, and the JSON Lines record of a replayed stream.
+"""What every command prints the same way: the text of choice 0 as it streams, its tool
+calls filling in, the summary of a rebuilt completion, and the JSON Lines record of a
+replayed stream.
 
 One copy of each, so that ``demo``, ``replay`` and ``record`` agree (the loop that
-prints choice 0's text used to exist three times).
+prints choice 0's text used to exist three times). :meth:`Printer.event` is driven by
+``stream.events()``: a tool call's name is shown when it is known, its arguments as
+:attr:`ToolCallArgumentsDelta.partial` grows (rewritten in place on a terminal, one line
+per new state otherwise), and the call marked done or incomplete.
 """
 
 from __future__ import annotations
 
 import json
-from typing import TextIO
+import shutil
+from typing import Any, TextIO
 
-from .. import ChatCompletion, ChatCompletionChunk, ChatStream, SSEStreamError
+from .. import (
+    ChatCompletion,
+    ChatCompletionChunk,
+    ChatStream,
+    ChatStreamEvent,
+    ContentDelta,
+    ReasoningDelta,
+    RefusalDelta,
+    SSEStreamError,
+    ToolCallArgumentsDelta,
+    ToolCallDone,
+    ToolCallStarted,
+)
 
 __all__ = ["Printer", "json_record", "summary"]
 
@@ -22,15 +39,24 @@ class Printer:
         self.out = out
         self.section = ""
         self.color = out.isatty()
+        self.width = max(20, shutil.get_terminal_size().columns - 1)
+        # per tool call (call_index): the last partial shown and the arguments' length
+        self.shown: dict[int, str] = {}
+        self.lengths: dict[int, int] = {}
+        self.calls: dict[int, tuple[str | None, str | None]] = {}  # name and id
+        self.live = False  # a partial line is on screen, to be rewritten in place
 
     def _enter(self, section: str) -> None:
         if section != self.section:
             if self.section:
                 self.out.write("\n")
+            self.live = False
             self.out.write(f"--- {section} ---\n")
             self.section = section
 
     def write(self, section: str, text: str) -> None:
+        if not text:
+            return
         self._enter(section)
         if self.color and section == "reasoning":
             text = f"\x1b[2m{text}\x1b[0m"
@@ -51,10 +77,76 @@ class Printer:
             if delta.refusal:
                 self.write("refusal", delta.refusal)
 
+    def event(self, event: ChatStreamEvent) -> None:
+        """Print one event of ``stream.events()`` that concerns choice 0: its text, and
+        its tool calls as they start, fill in and end."""
+        if getattr(event, "index", 0) != 0:
+            return
+        if isinstance(event, ReasoningDelta):
+            self.write("reasoning", event.delta)
+        elif isinstance(event, ContentDelta):
+            self.write("answer", event.delta)
+        elif isinstance(event, RefusalDelta):
+            self.write("refusal", event.delta)
+        elif isinstance(event, ToolCallStarted):
+            self._call(event.call_index, event.name, event.id)
+        elif isinstance(event, ToolCallArgumentsDelta):
+            self._arguments(event)
+        elif isinstance(event, ToolCallDone):
+            self._call(event.call_index, event.name, event.id)
+            if self.live:
+                self.out.write("\n")
+                self.live = False
+            if event.complete:
+                self.out.write(f"done: {_compact(event.parsed, self.width - 6)}")
+            else:
+                self.out.write(f"incomplete: {_clip(event.arguments, self.width - 12)}")
+            self.out.flush()
+
+    def _call(self, call_index: int, name: str | None, call_id: str | None) -> None:
+        self.calls[call_index] = (name, call_id)
+        self._enter(f"tool call {call_index}: {name or '(no name yet)'} id={call_id}")
+
+    def _arguments(self, event: ToolCallArgumentsDelta) -> None:
+        number = event.call_index
+        length = self.lengths.get(number, 0) + len(event.delta)
+        self.lengths[number] = length
+        self._call(number, *self.calls.get(number, (None, None)))  # calls may interleave
+        # Past _SHOWN_ARGUMENTS characters the arguments are counted, not rendered:
+        # rendering the whole value at every delta would be quadratic in its size.
+        if length <= _SHOWN_ARGUMENTS:
+            partial = event.partial
+            text = "" if partial is None else _compact(partial, self.width)
+        else:
+            text = f"... {length} characters of arguments"
+        if text == self.shown.get(number) or not text:
+            return
+        self.shown[number] = text
+        if self.live and self.color:
+            self.out.write("\r\x1b[K")  # rewrite the partial line in place
+        elif self.live:
+            self.out.write("\n")
+        self.out.write(text)
+        self.live = True
+        self.out.flush()
+
     def end(self) -> None:
         """End the last section's line."""
         if self.section:
             self.out.write("\n")
+
+
+_SHOWN_ARGUMENTS = 4096
+"""Arguments longer than this (in characters) are shown by their length while they stream."""
+
+
+def _compact(value: Any, width: int) -> str:
+    return _clip(json.dumps(value, ensure_ascii=False, separators=(", ", ": ")), width)
+
+
+def _clip(text: str, width: int) -> str:
+    text = text.replace("\n", " ")
+    return text if len(text) <= width else text[: max(width - 3, 1)] + "..."
 
 
 def summary(stream: ChatStream, completion: ChatCompletion, chunks: int, out: TextIO) -> None:

@@ -13,7 +13,7 @@ import sys
 import time
 from collections.abc import Iterator
 
-from .. import ChatStream, SSEStreamError
+from .. import ChatStream, ChunkEvent, SSEStreamError
 from ..testing import Exchange, Read, decoded_exchange, load_recording, no_events_reason
 from ._output import Printer, json_record, summary
 
@@ -35,7 +35,8 @@ def replay_body(
     exchange: int | None = None,
 ) -> int:
     """Replay ``body`` through :class:`ChatStream` in reads of ``read_size`` bytes,
-    printing its text as it streams (or one JSON line); returns the exit status."""
+    printing its text and tool calls as they stream, from ``stream.events()`` (or one
+    JSON line); returns the exit status."""
     out = sys.stdout
     stream = ChatStream(_pieces(body, read_size))
     printer = Printer(out)
@@ -44,12 +45,13 @@ def replay_body(
     if not as_json:
         out.write(f"{label}\n\n")
     try:
-        for chunk in stream:
-            chunks += 1
-            if not as_json:
-                printer.chunk(chunk)
-            if delay:
-                time.sleep(delay)
+        for event in stream.events():
+            if isinstance(event, ChunkEvent):
+                chunks += 1
+                if delay:
+                    time.sleep(delay)
+            elif not as_json:
+                printer.event(event)
     except SSEStreamError as exc:
         error = exc
     completion = stream.completion

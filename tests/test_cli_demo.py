@@ -1,0 +1,128 @@
+"""``ssestream demo`` and ``replay`` print what ``stream.events()`` gives (issue 9): the
+text as it streams, each tool call's name as soon as it is known, its arguments as they
+fill in, and the call marked done; on every bundled recording."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ssestream import ChatStream, SSEStreamError
+from ssestream.cli import main
+from ssestream.cli._output import Printer
+from ssestream.cli._parser import DEMO_RECORDINGS
+
+DATA = Path(__file__).parents[1] / "src/ssestream/_data"
+
+
+def _completion(name: str) -> dict[str, object]:
+    body = (DATA / name).read_bytes()
+    stream = ChatStream([body])
+    try:
+        for _ in stream:
+            pass
+    except SSEStreamError:
+        pass  # the error recording: its partial completion
+    return stream.completion.to_dict()
+
+
+def _sections(out: str) -> dict[str, list[str]]:
+    """The printed sections (``--- name ---``) and their lines, in order."""
+    sections: dict[str, list[str]] = {}
+    current: list[str] = []
+    for line in out.splitlines():
+        if line.startswith("--- ") and line.endswith(" ---"):
+            current = sections.setdefault(line[4:-4], [])
+        else:
+            current.append(line)
+    return sections
+
+
+def test_parallel_tools_fill_in_live(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--recording", "parallel-tools", "--delay", "0"]) == 0
+    sections = _sections(capsys.readouterr().out)
+    [message] = [c["message"] for c in _completion(DEMO_RECORDINGS["parallel-tools"])["choices"]]
+    calls = message["tool_calls"]  # type: ignore[index]
+    assert len(calls) == 2
+    for number, call in enumerate(calls):
+        # the name and id are in the header, shown before any argument
+        lines = sections[f"tool call {number}: {call['function']['name']} id={call['id']}"]
+        *states, done = lines
+        final = json.loads(call["function"]["arguments"])
+        assert done == "done: " + json.dumps(final, separators=(", ", ": "))
+        assert len(set(states)) == len(states)  # a line per new state, none repeated
+        partials = [json.loads(state) for state in states]
+        assert partials[-1] == final
+        assert len(partials) >= 3  # several partial states before the final arguments
+        for partial in partials[:-1]:  # each agrees with the final value on what it shows
+            assert partial != final
+            assert all(final[key] == value for key, value in partial.items())
+
+
+@pytest.mark.parametrize("recording", sorted(DEMO_RECORDINGS))
+def test_demo_prints_the_rebuilt_text_and_calls(
+    recording: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status = main(["demo", "--recording", recording, "--delay", "0", "--read-size", "7"])
+    out, err = capsys.readouterr()
+    completion = _completion(DEMO_RECORDINGS[recording])
+    [choice] = completion["choices"]  # type: ignore[misc]
+    message = choice["message"]
+    sections = _sections(out)
+    assert "\n".join(sections.get("answer", [])) == (message["content"] or "")
+    reasoning = message.get("reasoning_content") or ""
+    assert "\n".join(sections.get("reasoning", [])) == reasoning
+    for number, call in enumerate(message.get("tool_calls") or []):
+        header = f"tool call {number}: {call['function']['name']} id={call['id']}"
+        assert sections[header][-1].startswith("done: ")
+    assert status == (1 if recording == "error" else 0)
+    assert ("StreamAPIError" in err) is (recording == "error")
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def _screen(text: str) -> list[str]:
+    """What a terminal shows: ``\\r`` returns to the line's start, ``ESC [K`` clears it."""
+    return [line.rsplit("\r\x1b[K", 1)[-1] for line in text.split("\n")]
+
+
+def test_a_terminal_sees_the_arguments_rewritten_in_place() -> None:
+    body = (DATA / DEMO_RECORDINGS["parallel-tools"]).read_bytes()
+    out = _Terminal()
+    printer = Printer(out)
+    for event in ChatStream([body[i : i + 16] for i in range(0, len(body), 16)]).events():
+        printer.event(event)
+    printer.end()
+    written = out.getvalue()
+    assert written.count("\r\x1b[K") == 4  # two rewrites per call: {} -> {a} -> {a, b}
+    assert _screen(written) == [
+        "--- tool call 0: add id=call_8ElDxJj6u7IUDEwQIrwFbveM ---",
+        '{"a": 2, "b": 3}',
+        'done: {"a": 2, "b": 3}',
+        "--- tool call 1: multiply id=call_HEZOX3JzspqFubADMNdWn12E ---",
+        '{"a": 2, "b": 3}',
+        'done: {"a": 2, "b": 3}',
+        "",
+    ]
+
+
+def test_python_dash_m_demo_runs() -> None:
+    """The README's first command."""
+    result = subprocess.run(
+        [sys.executable, "-m", "ssestream", "demo", "--delay", "0"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "--- tool call 0: weather id=" in result.stdout
+    assert 'done: {"location": "Florence,Italy"}' in result.stdout
+    assert "done ([DONE] received): yes  interrupted: no" in result.stdout

@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from .._encoder import encode_chunk, encode_event
 from .._exceptions import SSEStreamError, StreamAPIError
 from .._http import body_decoder, media_type
 from .._streams import ChatStream
@@ -313,7 +314,9 @@ def _with_data(segment: _Segment, data: str) -> _Segment:
         field = line.rstrip(b"\r\n").removeprefix(_BOM)
         if field == b"data" or field.startswith(b"data:"):
             if not placed:
-                lines.extend(b"data: " + part.encode() + b"\n" for part in data.split("\n"))
+                # the event's data lines, as the public encoder writes them: all of its
+                # bytes but the blank line that would end the event here
+                lines.append(encode_event(data)[:-1])
                 placed = True
             continue
         lines.append(line)
@@ -365,7 +368,7 @@ def _error_in_stream(exchange: Exchange) -> Exchange:
     keep = min(_STREAM_ERROR_AFTER, max(1, len(chunks) // 2))
     last = chunks[keep - 1]
     t = segments[chunks[keep]].t if keep < len(chunks) else segments[last].t
-    error = _Segment(t, b"data: " + _dumps(_STREAM_ERROR).encode() + b"\n\n", None)
+    error = _Segment(t, encode_chunk(_STREAM_ERROR), None)  # OpenAI frames it as a chunk
     return _from_segments(exchange, [*segments[: last + 1], error], end_t=t)
 
 

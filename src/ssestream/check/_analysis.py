@@ -15,9 +15,13 @@ changes no verdict; a constant delay before the first token of a healthy stream 
 ``slow_first_token`` alone; a steady slow stream, and a long reasoning phase followed by
 the answer, are healthy.
 ``N`` is the number of chunks, ``R`` the number of reads that completed at least one
-chunk, ``TTFT`` the time to the first chunk with text (content, reasoning or refusal;
-else the first tool-call fragment; else the first chunk) and ``total`` the time to the
-end of the body (or to ``[DONE]``). Nothing is said about buffering below
+event, ``TTFT`` here the time to the first output (the earlier of the first reasoning
+token and the first token, as :class:`~ssestream.StreamTimings` defines them; else the
+first chunk: streamed reasoning is streaming working) and ``total`` the time to the
+end of the body (or to ``[DONE]``). Every timing figure comes from
+:func:`stream_timings`, the library's ``StreamTimer`` driven with the probe's reads, so
+that ``check`` and ``stream.timings`` define TTFT, gaps, chunks per read and tokens per
+second once. Nothing is said about buffering below
 ``min_chunks`` = 8 chunks: too few to tell a burst from a stream.
 
 * ``buffered``: the body was held back and delivered at once. Any of
@@ -95,9 +99,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .. import ChatCompletionChunk
+from .. import ChatCompletionChunk, StreamTimings
 from .._http import media_type
 from .._parser import error_fields  # the parser's reading of error payloads
+from .._timings import StreamTimer  # stream.timings' own figures
 from ._records import (
     MAX_CHUNKS,
     MAX_READS,
@@ -117,22 +122,43 @@ from ._records import (
 )
 from ._shape import chunk_deviations, chunk_numbers, is_int
 
-__all__ = ["analyse", "analyse_stream", "percentile", "refusal_problem"]
+__all__ = ["analyse", "analyse_stream", "refusal_problem", "stream_timings"]
 
 
-def percentile(values: Sequence[float], q: float) -> float | None:
-    """The ``q``-th percentile (0-100) of ``values`` by linear interpolation, or ``None``.
+def stream_timings(record: StreamRecord) -> StreamTimings:
+    """The :class:`~ssestream.StreamTimings` of a probed stream, as ``stream.timings``
+    gives them for the same reads.
 
-    Linear interpolation between the closest ranks (numpy's default): the 50th of
-    ``[1, 2, 3, 4]`` is 2.5. ``None`` for an empty sequence.
+    The library's ``StreamTimer`` is driven as :class:`~ssestream.ChatStreamParser`
+    drives it, with the probe's times (seconds from sending the request, which is 0):
+    the response head at ``exchange.time``, the first byte at the first read, each
+    decodable chunk arriving with the read that completed it, the reads that completed
+    events counted (``record.event_reads``), the end at ``record.end_time``, and the
+    last ``usage`` sent. So TTFT, the gaps, chunks per read and tokens per second are
+    computed by one piece of code in the project.
     """
-    if not values:
-        return None
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * q / 100
-    low = math.floor(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+    timer = StreamTimer(clock=lambda: 0.0)  # every time is set from the record
+    timer.request_sent = 0.0
+    timer.response_head = record.exchange.time
+    timer.first_byte = record.reads[0].time if record.reads else None
+    chunks = [chunk for chunk in record.chunks if chunk.payload is not None]
+    timer.reads = (
+        record.event_reads
+        if record.event_reads is not None
+        else len({chunk.read for chunk in chunks})
+    )
+    looking = True
+    usage: Mapping[str, Any] | None = None
+    for chunk in chunks:
+        payload = chunk.payload
+        assert payload is not None
+        timer.arrivals.append(chunk.time)
+        if looking:
+            looking = timer.look(payload)
+        if isinstance(payload.get("usage"), Mapping):
+            usage = payload["usage"]
+    timer.end = record.end_time
+    return timer.snapshot(usage)
 
 
 @dataclass(slots=True)
@@ -243,26 +269,22 @@ def analyse_stream(
         for number in deviation.chunks
     }
     texts = [_text_of(chunk.payload) for chunk in chunks]
-    ttft_content = next((c.time for c, t in zip(chunks, texts, strict=True) if t.content), None)
-    ttft_reasoning = next((c.time for c, t in zip(chunks, texts, strict=True) if t.reasoning), None)
+    timings = stream_timings(record)
+    firsts = [t for t in (timings.ttft, timings.first_reasoning_token) if t is not None]
+    first_output = min(firsts) if firsts else timings.time_to_first_chunk
     first_visible = next((i for i, t in enumerate(texts) if t.visible), None)
-    texts_at = [at for at in (ttft_content, ttft_reasoning) if at is not None]
-    if texts_at:
-        ttft: float | None = min(texts_at)
-    elif first_visible is not None:
-        ttft = chunks[first_visible].time
-    else:
-        ttft = chunks[0].time if chunks else None
     start = first_visible if first_visible is not None else 0
-    times = [chunk.time for chunk in chunks[start:]]
-    gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
     near_zero, largest, bursts = _gap_shape(_phase_gaps(chunks, texts, start), thresholds)
+    spanned = timings.chunks - 1  # the gaps StreamTimings measures: every chunk's
+    mean = None
+    if spanned > 0 and timings.first_chunk is not None and timings.last_chunk is not None:
+        mean = (timings.last_chunk - timings.first_chunk) / spanned
     inter_chunk = {
-        "p50": percentile(gaps, 50),
-        "p90": percentile(gaps, 90),
-        "p99": percentile(gaps, 99),
-        "max": max(gaps) if gaps else None,
-        "mean": sum(gaps) / len(gaps) if gaps else None,
+        "p50": timings.gap_p50,
+        "p90": timings.gap_p90,
+        "p99": timings.gap_p99,
+        "max": timings.gap_max,
+        "mean": mean,
     }
     usage_payloads = [
         chunk.payload["usage"]
@@ -286,10 +308,6 @@ def analyse_stream(
     generation = (
         None if last is None or first_visible is None else last - chunks[first_visible].time
     )
-    tokens_per_second = None
-    if completion_tokens is not None and generation is not None and generation > 0:
-        tokens_per_second = completion_tokens / generation
-    reads_with_chunks = len({chunk.read for chunk in chunks})
     metrics = StreamMetrics(
         run=record.run,
         accept_encoding=record.accept_encoding,
@@ -299,37 +317,39 @@ def analyse_stream(
         streamed=record.streamed,
         time_to_headers=exchange.time,
         time_to_first_byte=record.reads[0].time if record.reads else None,
-        time_to_first_chunk=chunks[0].time if chunks else None,
-        ttft=ttft,
-        ttft_content=ttft_content,
-        ttft_reasoning=ttft_reasoning,
+        time_to_first_chunk=timings.time_to_first_chunk,
+        ttft=timings.ttft,
+        ttft_reasoning=timings.first_reasoning_token,
+        time_to_first_output=first_output,
         time_to_last_chunk=last,
         total_time=record.end_time,
         generation_time=generation,
         chunks=len(chunks),
         malformed_chunks=len(malformed),
         reads=len(record.reads),
-        reads_with_chunks=reads_with_chunks,
+        reads_with_events=timings.reads,
         reads_source=record.reads_source,
-        chunks_per_read=_ratio(len(chunks), reads_with_chunks),
+        chunks_per_read=timings.chunks_per_read,
         bytes=sum(read.size for read in record.reads),
         inter_chunk=inter_chunk,
         near_zero_gap_share=near_zero,
         largest_gaps_share=largest,
         bursts=bursts,
-        ttft_share=_ratio(ttft, record.end_time),
-        ttft_vs_non_streaming=_ratio(ttft, non_streaming_time),
+        first_output_share=_ratio(first_output, record.end_time),
+        first_output_vs_non_streaming=_ratio(first_output, non_streaming_time),
         done=record.done,
         usage=bool(usage_payloads),
         usage_chunks=len(usage_payloads),
         prompt_tokens=prompt_tokens,
         completion_tokens=completion_tokens,
-        tokens_per_second=tokens_per_second,
+        tokens_per_second=timings.output_tokens_per_second,
+        tokens_source=timings.tokens_source,
         finish_reason=finish_reason,
         text_chars=sum(text.content + text.reasoning for text in texts),
         error_in_stream=record.stream_error.message if record.stream_error else None,
         transport_error=record.transport_error,
         timed_out=record.timed_out,
+        timings=timings,
     )
     return metrics, deviations
 
@@ -348,7 +368,7 @@ def _burst(metrics: StreamMetrics, thresholds: Thresholds) -> str | None:
     """
     per_read = metrics.chunks_per_read
     if per_read is not None and per_read >= thresholds.burst_chunks_per_read:
-        reads = metrics.reads_with_chunks
+        reads = metrics.reads_with_events
         return f"{metrics.chunks} chunks in {reads} reads ({per_read:.1f} per read)"
     near_zero = metrics.near_zero_gap_share
     if near_zero is not None and near_zero >= thresholds.burst_near_zero_share:
@@ -361,19 +381,19 @@ def _buffering(metrics: StreamMetrics, thresholds: Thresholds) -> Problem | None
     n = metrics.chunks
     if n < thresholds.min_chunks or not metrics.streamed:
         return None
-    reads = metrics.reads_with_chunks
-    ttft = metrics.ttft
+    reads = metrics.reads_with_events
+    ttft = metrics.time_to_first_output
     evidence: list[str] = []
     if reads <= thresholds.few_reads:
         evidence.append(f"{n} chunks arrived in {reads} read{'s' if reads != 1 else ''}")
     burst = _burst(metrics, thresholds)
-    share = metrics.ttft_share
+    share = metrics.first_output_share
     if burst is not None and share is not None and share >= thresholds.ttft_share:
         evidence.append(
             f"the first token came at {_s(ttft)} of {_s(metrics.total_time)} "
             f"({share:.0%} of the response time), then {burst}"
         )
-    reference = metrics.ttft_vs_non_streaming
+    reference = metrics.first_output_vs_non_streaming
     if (
         burst is not None
         and not evidence
@@ -613,7 +633,7 @@ def _stream_problems(
     buffering = _buffering(metrics, thresholds)
     if buffering is not None:
         problems.append(buffering)
-    ttft = metrics.ttft
+    ttft = metrics.time_to_first_output
     if (
         (buffering is None or buffering.code != "buffered")
         and ttft is not None
@@ -863,7 +883,7 @@ def _compression(
                     "by chunk",
                     evidence=(
                         f"{record.run}: {metrics.chunks} chunks in "
-                        f"{metrics.reads_with_chunks} reads",
+                        f"{metrics.reads_with_events} reads",
                     ),
                     hint="It works because the server flushes the compressor per event; "
                     "proxies that recompress may still buffer it.",

@@ -92,13 +92,16 @@ class _Feeder:
         self.streamed: bool | None = None
         self.error: StreamError | None = None
         self.finished = False
+        # the reads whose bytes completed at least one event: StreamTimings' ``reads``
+        self.event_reads: set[int] = set()
 
     def feed(self, data: bytes, read: int, at: float) -> None:
         for piece in _LINE.findall(data):
             if self.finished:
                 return
             try:
-                self.parser.receive_data(piece)
+                if self.parser.receive_data(piece):
+                    self.event_reads.add(read)
             except LimitExceededError as exc:
                 self.chunks.append(ChunkArrival(read=read, time=at, error=exc.message))
                 self.finished = True
@@ -434,6 +437,7 @@ def _stream(
             timed_out=timed_out,
             decode_error=decode_error,
             stopped=stopped,
+            event_reads=len(feeder.event_reads),
             end_time=end_time,
         )
     finally:

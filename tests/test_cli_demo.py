@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from ssestream import ChatStream, SSEStreamError
+from ssestream import ChatStream, Response, ResponseStream, SSEStreamError
 from ssestream.cli import main
 from ssestream.cli._output import Printer
 from ssestream.cli._parser import DEMO_RECORDINGS
@@ -64,7 +64,10 @@ def test_parallel_tools_fill_in_live(capsys: pytest.CaptureFixture[str]) -> None
             assert all(final[key] == value for key, value in partial.items())
 
 
-@pytest.mark.parametrize("recording", sorted(DEMO_RECORDINGS))
+CHAT_DEMOS = sorted(name for name in DEMO_RECORDINGS if not name.startswith("responses"))
+
+
+@pytest.mark.parametrize("recording", CHAT_DEMOS)
 def test_demo_prints_the_rebuilt_text_and_calls(
     recording: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -126,3 +129,69 @@ def test_python_dash_m_demo_runs() -> None:
     assert "--- tool call 0: weather id=" in result.stdout
     assert 'done: {"location": "Florence,Italy"}' in result.stdout
     assert "done ([DONE] received): yes  interrupted: no" in result.stdout
+
+
+# --------------------------------------------------------------------------- Responses
+
+RESPONSES = sorted((Path(__file__).parent / "fixtures/responses").glob("*.sse"))
+
+
+def _response(path: Path) -> tuple[Response, str | None, bool]:
+    """The rebuilt response, the error's type name (or None), and ``interrupted``."""
+    stream = ResponseStream([path.read_bytes()])
+    try:
+        for _ in stream:
+            pass
+    except SSEStreamError as exc:
+        return stream.snapshot, type(exc).__name__, stream.interrupted
+    return stream.snapshot, None, stream.interrupted
+
+
+@pytest.mark.parametrize("path", RESPONSES, ids=lambda p: p.stem)
+def test_replay_recognises_a_responses_stream(
+    path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status = main(["replay", str(path), "--read-size", "13"])
+    out, err = capsys.readouterr()
+    response, error, interrupted = _response(path)
+    sections = _sections(out)
+    # the output text printed as it streamed is the rebuilt response's
+    assert "\n".join(sections.get("answer", [])) == response.output_text
+    result = sections["result"]
+    assert result[0].startswith(f"id: {response.id}  model: {response.model}  events: ")
+    assert any(line.startswith(f"status: {response.status}") for line in result)
+    for number, item in enumerate(response.output):
+        assert any(line.startswith(f"output {number}: {item.type}") for line in result)
+        if item.type == "function_call":  # shown live, then done with its arguments
+            header = f"output {number}: {item.name} call_id={item.call_id}"
+            assert sections[header][-1].startswith(("done: ", "incomplete: "))
+    assert ("error: " in err) is (error is not None)
+    assert status == (1 if error is not None or interrupted else 0)
+
+
+def test_responses_demo_fills_in_the_function_call(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--recording", "responses", "--delay", "0"]) == 0
+    sections = _sections(capsys.readouterr().out)
+    [header] = [name for name in sections if name.startswith("output 1: weather call_id=")]
+    *states, done = sections[header]
+    assert done == 'done: {"location": "Florence, Italy"}'
+    partials = [json.loads(state) for state in states]
+    assert partials[-1] == {"location": "Florence, Italy"}
+    assert len(partials) >= 4  # the location string grows: "", "Flor", "Florence"...
+    assert all("Florence, Italy".startswith(p.get("location", "")) for p in partials)
+    assert sections["reasoning"][0] == "**Getting weather info**"
+    assert "terminal event: response.completed  interrupted: no" in sections["result"]
+
+
+@pytest.mark.parametrize(("recording", "status"), [("responses-text", 0), ("responses-error", 1)])
+def test_responses_demo_json(
+    recording: str, status: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["demo", "--recording", recording, "--delay", "0", "--json"]) == status
+    [line] = capsys.readouterr().out.splitlines()
+    record = json.loads(line)
+    response, error, _ = _response(DATA / DEMO_RECORDINGS[recording])
+    assert record["response"] == response.to_dict()
+    assert record["interrupted"] is (status == 1)
+    assert (record["error"] or {}).get("type") == error
+    assert record["terminal_event"] == ("response.completed" if status == 0 else None)

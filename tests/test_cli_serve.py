@@ -721,4 +721,4 @@ def test_replay_of_a_recording_without_chat_exchanges_exits_2(
     path = tmp_path / "models.jsonl"
     Recording((models,)).dump(path)
     assert main(["replay", str(path)]) == 2
-    assert "no chat-completion exchange" in capsys.readouterr().err
+    assert "no chat-completion or Responses exchange" in capsys.readouterr().err

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from typing import Any, TextIO
 
 from .. import (
@@ -23,13 +24,19 @@ from .. import (
     ContentDelta,
     ReasoningDelta,
     RefusalDelta,
+    Response,
+    ResponseOutputItemEvent,
+    ResponseStream,
+    ResponseStreamEvent,
+    ResponseTextDeltaEvent,
+    ResponseTextDoneEvent,
     SSEStreamError,
     ToolCallArgumentsDelta,
     ToolCallDone,
     ToolCallStarted,
 )
 
-__all__ = ["Printer", "json_record", "summary"]
+__all__ = ["Printer", "json_record", "response_json_record", "response_summary", "summary"]
 
 
 class Printer:
@@ -43,7 +50,7 @@ class Printer:
         # per tool call (call_index): the last partial shown and the arguments' length
         self.shown: dict[int, str] = {}
         self.lengths: dict[int, int] = {}
-        self.calls: dict[int, tuple[str | None, str | None]] = {}  # name and id
+        self.calls: dict[int, str] = {}  # each call's section header
         self.live = False  # a partial line is on screen, to be rewritten in place
 
     def _enter(self, section: str) -> None:
@@ -89,34 +96,63 @@ class Printer:
         elif isinstance(event, RefusalDelta):
             self.write("refusal", event.delta)
         elif isinstance(event, ToolCallStarted):
-            self._call(event.call_index, event.name, event.id)
+            self._call(event.call_index, _header(event.call_index, event.name, event.id))
         elif isinstance(event, ToolCallArgumentsDelta):
-            self._arguments(event)
+            self._arguments(event.call_index, event.delta, lambda: event.partial)
         elif isinstance(event, ToolCallDone):
-            self._call(event.call_index, event.name, event.id)
-            if self.live:
-                self.out.write("\n")
-                self.live = False
-            if event.complete:
-                self.out.write(f"done: {_compact(event.parsed, self.width - 6)}")
-            else:
-                self.out.write(f"incomplete: {_clip(event.arguments, self.width - 12)}")
-            self.out.flush()
+            self._call(event.call_index, _header(event.call_index, event.name, event.id))
+            self._done(event.complete, event.parsed, event.arguments)
 
-    def _call(self, call_index: int, name: str | None, call_id: str | None) -> None:
-        self.calls[call_index] = (name, call_id)
-        self._enter(f"tool call {call_index}: {name or '(no name yet)'} id={call_id}")
+    def response_event(self, event: ResponseStreamEvent) -> None:
+        """Print one event of a Responses stream (``ResponseStream.events()``): its
+        output text, refusal and reasoning (summary or text) as they stream, and each
+        function call as it starts (name and ``call_id``), fills in and is done."""
+        kind = event.type
+        if isinstance(event, ResponseTextDeltaEvent):
+            section = _RESPONSE_SECTIONS.get(kind)
+            if section is not None:
+                self.write(section, event.delta)
+            elif kind in _RESPONSE_ARGUMENTS:
+                self._arguments(event.output_index or 0, event.delta, lambda: event.partial)
+        elif isinstance(event, ResponseOutputItemEvent):
+            item = event.item
+            if item.type in ("function_call", "custom_tool_call", "mcp_call"):
+                key = event.output_index or 0
+                self._call(key, _header(key, item.name, item.call_id, "output"))
+        elif isinstance(event, ResponseTextDoneEvent) and kind in _RESPONSE_ARGUMENTS:
+            text = event.arguments or ""
+            try:
+                parsed, complete = json.loads(text), True
+            except ValueError:
+                parsed, complete = None, False
+            self._call(event.output_index or 0, None)
+            self._done(complete, parsed, text)
 
-    def _arguments(self, event: ToolCallArgumentsDelta) -> None:
-        number = event.call_index
-        length = self.lengths.get(number, 0) + len(event.delta)
+    def _call(self, key: int, header: str | None) -> None:
+        """Enter the section of call ``key`` (``header``: its title, if known now)."""
+        if header is not None:
+            self.calls[key] = header
+        self._enter(self.calls.get(key, f"tool call {key}"))
+
+    def _done(self, complete: bool, parsed: Any, arguments: str) -> None:
+        if self.live:
+            self.out.write("\n")
+            self.live = False
+        if complete:
+            self.out.write(f"done: {_compact(parsed, self.width - 6)}")
+        else:
+            self.out.write(f"incomplete: {_clip(arguments, self.width - 12)}")
+        self.out.flush()
+
+    def _arguments(self, number: int, delta: str, partial: Callable[[], Any]) -> None:
+        length = self.lengths.get(number, 0) + len(delta)
         self.lengths[number] = length
-        self._call(number, *self.calls.get(number, (None, None)))  # calls may interleave
+        self._call(number, None)  # calls may interleave
         # Past _SHOWN_ARGUMENTS characters the arguments are counted, not rendered:
         # rendering the whole value at every delta would be quadratic in its size.
         if length <= _SHOWN_ARGUMENTS:
-            partial = event.partial
-            text = "" if partial is None else _compact(partial, self.width)
+            value = partial()
+            text = "" if value is None else _compact(value, self.width)
         else:
             text = f"... {length} characters of arguments"
         if text == self.shown.get(number) or not text:
@@ -135,6 +171,28 @@ class Printer:
         if self.section:
             self.out.write("\n")
 
+
+def _header(key: int, name: str | None, call_id: str | None, what: str = "tool call") -> str:
+    label = "call_id" if what == "output" else "id"
+    return f"{what} {key}: {name or '(no name yet)'} {label}={call_id}"
+
+
+_RESPONSE_SECTIONS = {
+    "response.output_text.delta": "answer",
+    "response.refusal.delta": "refusal",
+    "response.reasoning_summary_text.delta": "reasoning",
+    "response.reasoning_text.delta": "reasoning",
+}
+"""The Responses delta types printed as text, and their section."""
+
+_RESPONSE_ARGUMENTS = frozenset(
+    {
+        "response.function_call_arguments.delta",
+        "response.function_call_arguments.done",
+        "response.mcp_call_arguments.delta",
+        "response.mcp_call_arguments.done",
+    }
+)
 
 _SHOWN_ARGUMENTS = 4096
 """Arguments longer than this (in characters) are shown by their length while they stream."""
@@ -191,6 +249,65 @@ def json_record(
         completion=stream.completion.to_dict(),
         chunks=chunks,
         done=stream.done,
+        interrupted=stream.interrupted,
+        error=None if error is None else {"type": type(error).__name__, "message": error.message},
+    )
+    return json.dumps(record, ensure_ascii=False) + "\n"
+
+
+def response_summary(stream: ResponseStream, events: int, out: TextIO) -> None:
+    """Print the rebuilt Responses API response: id, model, each output item, status,
+    usage, the terminal event and whether the stream was interrupted."""
+    response: Response = stream.snapshot
+    out.write("--- result ---\n")
+    out.write(f"id: {response.id}  model: {response.model}  events: {events}\n")
+    for number, item in enumerate(response.output):
+        kind = item.type
+        if kind == "message":
+            out.write(f"output {number}: message {_clip(repr(item.text), 200)}\n")
+        elif kind in ("function_call", "mcp_call"):
+            out.write(
+                f"output {number}: {kind} {item.name}({item.arguments}) call_id={item.call_id}\n"
+            )
+        elif kind == "custom_tool_call":
+            out.write(
+                f"output {number}: {kind} {item.name}({item.input!r}) call_id={item.call_id}\n"
+            )
+        elif kind == "reasoning":
+            parts = item.get("summary")
+            shown = f" ({len(parts)} summary part(s))" if isinstance(parts, list) and parts else ""
+            out.write(f"output {number}: reasoning{shown}\n")
+        else:
+            out.write(f"output {number}: {kind}\n")
+    out.write(f"status: {response.status}")
+    if response.incomplete_details:
+        out.write(f"  incomplete_details: {json.dumps(response.incomplete_details)}")
+    out.write("\n")
+    usage = response.usage
+    if usage is not None:
+        out.write(
+            f"usage: input {usage.input_tokens}, output {usage.output_tokens}, "
+            f"total {usage.total_tokens}\n"
+        )
+    else:
+        out.write("usage: none sent\n")
+    out.write(
+        f"terminal event: {stream.terminal_event or 'none'}  "
+        f"interrupted: {'yes' if stream.interrupted else 'no'}\n"
+    )
+
+
+def response_json_record(
+    stream: ResponseStream, events: int, error: SSEStreamError | None, **extra: object
+) -> str:
+    """One JSON Lines record of a replayed Responses stream (``replay --json``,
+    ``demo --json``): ``response`` (the rebuilt response object), ``events``,
+    ``terminal_event``, ``interrupted`` and ``error``, after ``extra``."""
+    record: dict[str, object] = dict(extra)
+    record.update(
+        response=stream.snapshot.to_dict(),
+        events=events,
+        terminal_event=stream.terminal_event,
         interrupted=stream.interrupted,
         error=None if error is None else {"type": type(error).__name__, "message": error.message},
     )

@@ -28,6 +28,9 @@ DEMO_RECORDINGS = {
     "reasoning": "deepseek-reasoner-reasoning.sse",
     "parallel-tools": "openai-gpt-5-multi-tool-turn1.sse",
     "error": "openai-gpt-4.1-midstream-error.sse",
+    "responses": "openai-responses-gpt-5-reasoning-tool.sse",
+    "responses-text": "openrouter-responses-gpt-oss-20b.sse",
+    "responses-error": "openai-responses-error.sse",
 }
 """``demo --recording`` name -> the bundled file in ``ssestream/_data``."""
 
@@ -78,7 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser(
         "demo",
         help="replay a bundled real recording, printing the text as it streams",
-        description="Replay a bundled real provider recording through ChatStream.",
+        description="Replay a bundled real provider recording through ChatStream (or "
+        "ResponseStream, for the responses* recordings of the Responses API).",
     )
     demo.add_argument(
         "--recording",

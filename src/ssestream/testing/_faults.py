@@ -27,9 +27,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from .._decoder import SSEDecoder
 from .._encoder import encode_chunk, encode_event
 from .._exceptions import SSEStreamError, StreamAPIError
 from .._http import body_decoder, media_type
+from .._responses_types import looks_like_responses_event
 from .._streams import ChatStream
 from .._types import ChatCompletion, ChoiceDelta
 from ._plan import (
@@ -222,6 +224,35 @@ def no_events_reason(exchange: Exchange) -> str | None:
     if body.lstrip(b" \t\r\n\xef\xbb\xbf").startswith(b"{") or event_ends(body):
         return None
     return "no server-sent events found (expected `data:` lines, each event ending in a blank line)"
+
+
+_SNIFF_BYTES = 65536  # how much of a body is_responses_exchange reads
+
+
+def is_responses_exchange(exchange: Exchange) -> bool:
+    """Whether ``exchange`` is an OpenAI Responses API exchange, not a chat completion.
+
+    By the request's path when it was recorded (``.../responses``), else (a ``.sse``
+    file) by the first event of the body that carries a JSON object, as
+    :func:`ssestream.looks_like_responses_event` reads it: an ``event:`` name starting
+    with ``response.`` (OpenAI, Azure), or a data-only event whose ``type`` does
+    (OpenRouter). Reads at most the first 64 KiB of the body.
+    """
+    request = exchange.request
+    if request is not None:
+        path = request.path.split("?", 1)[0].rstrip("/")
+        if path.endswith("/responses"):
+            return True
+        if path.endswith("/chat/completions"):
+            return False
+    decoder = SSEDecoder(max_line_bytes=None, max_event_bytes=None)
+    for event in decoder.feed(exchange.body[:_SNIFF_BYTES]):
+        payload = _payload(event.data)
+        if looks_like_responses_event(event, payload):
+            return True
+        if payload is not None:
+            return False
+    return False
 
 
 def _untimed(exchange: Exchange) -> bool:

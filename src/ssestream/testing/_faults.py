@@ -31,7 +31,8 @@ from .._decoder import SSEDecoder
 from .._encoder import encode_chunk, encode_event
 from .._exceptions import SSEStreamError, StreamAPIError
 from .._http import body_decoder, media_type
-from .._responses_types import looks_like_responses_event
+from .._responses_streams import ResponseStream
+from .._responses_types import Response, looks_like_responses_event
 from .._streams import ChatStream
 from .._types import ChatCompletion, ChoiceDelta
 from ._plan import (
@@ -403,8 +404,25 @@ def _error_in_stream(exchange: Exchange) -> Exchange:
     return _from_segments(exchange, [*segments[: last + 1], error], end_t=t)
 
 
+# The Responses API events that carry output (OpenAI API reference, "Streaming events").
+_RESPONSES_TOKENS = frozenset(
+    {
+        "response.output_text.delta",
+        "response.refusal.delta",
+        "response.reasoning_text.delta",
+        "response.reasoning_summary_text.delta",
+        "response.function_call_arguments.delta",
+        "response.custom_tool_call_input.delta",
+    }
+)
+
+
 def _carries_token(data: str | None) -> bool:
+    """Whether the event carries output: a chunk with text or a tool call, or a
+    Responses delta event with a non-empty ``delta``."""
     payload = _payload(data)
+    if payload is not None and payload.get("type") in _RESPONSES_TOKENS:
+        return bool(payload.get("delta"))
     choices = payload.get("choices") if payload is not None else None
     if not isinstance(choices, list):
         return False
@@ -448,10 +466,9 @@ def _split_at(exchange: Exchange, offset: int) -> Exchange:
     return dataclasses.replace(exchange, reads=tuple(reads))
 
 
-def _json_exchange(
-    exchange: Exchange, completion: ChatCompletion, error: Exception | None
-) -> Exchange:
-    """The non-streaming answer: the rebuilt ``chat.completion``, sent whole at the end.
+def _json_exchange(exchange: Exchange, result: dict[str, Any], error: Exception | None) -> Exchange:
+    """The non-streaming answer: the rebuilt ``chat.completion`` or Responses ``response``
+    object (``result``, as JSON data), sent whole at the end.
 
     A recorded error status is answered as recorded; a stream that carried an error
     becomes a 500 with OpenAI's error JSON.
@@ -473,7 +490,7 @@ def _json_exchange(
         body = json.dumps({"error": fields}, indent=2).encode() + b"\n"
     else:
         status, headers = 200, (("content-type", "application/json"),)
-        body = json.dumps(completion.to_dict(), indent=2, ensure_ascii=False).encode() + b"\n"
+        body = json.dumps(result, indent=2, ensure_ascii=False).encode() + b"\n"
     return Exchange(
         request=exchange.request,
         status_code=status,
@@ -566,8 +583,10 @@ def _delayed_from(plan: Plan, offset: int, delay: float) -> Plan:
 
 @dataclass(frozen=True, slots=True)
 class _Entry:
-    """One servable exchange: its model and its two plans."""
+    """One servable exchange: its API (``"chat"`` or ``"responses"``), its model and its
+    two plans."""
 
+    kind: str
     model: str | None
     created: int | None
     stream: Plan
@@ -584,6 +603,18 @@ def _rebuild(body: bytes) -> tuple[ChatCompletion, SSEStreamError | None]:
     except SSEStreamError as exc:
         return stream.completion, exc
     return stream.completion, None
+
+
+def _rebuild_response(body: bytes) -> tuple[Response, SSEStreamError | None]:
+    """The response a client rebuilds from a Responses stream (:class:`ResponseStream`),
+    and the error the stream raised, if any."""
+    stream = ResponseStream([body], max_line_bytes=None, max_event_bytes=None)
+    try:
+        for _ in stream:
+            pass
+    except SSEStreamError as exc:
+        return stream.snapshot, exc
+    return stream.snapshot, None
 
 
 def _check_pace(pace: Pace) -> float | None:
@@ -625,20 +656,25 @@ class Catalog:
         for recording in recordings:
             for number, exchange in enumerate(recording):
                 request = exchange.request
-                if request is not None and not request.path.endswith("/chat/completions"):
+                path = request.path.split("?", 1)[0].rstrip("/") if request is not None else ""
+                if request is not None and not path.endswith(("/chat/completions", "/responses")):
                     continue
                 try:
                     self.entries.append(self._entry(exchange))
                 except ValueError as exc:
                     raise ValueError(f"{recording.source}, exchange {number}: {exc}") from None
         if not self.entries:
-            raise ValueError("the recordings hold no chat-completion exchange")
-        models = {entry.model for entry in self.entries}
-        self._by_model: dict[str | None, list[int]] = {}
-        if len(models) > 1:  # match by model only when there is a choice to make
-            for index, entry in enumerate(self.entries):
-                self._by_model.setdefault(entry.model, []).append(index)
-        self._next: dict[str | None, int] = {}
+            raise ValueError("the recordings hold no chat-completion or Responses exchange")
+        self._by_model: dict[tuple[str, str | None], list[int]] = {}
+        self._by_kind: dict[str, list[int]] = {}
+        for index, entry in enumerate(self.entries):
+            self._by_kind.setdefault(entry.kind, []).append(index)
+        for kind, indexes in self._by_kind.items():
+            models = {self.entries[index].model for index in indexes}
+            if len(models) > 1:  # match by model only when there is a choice to make
+                for index in indexes:
+                    self._by_model.setdefault((kind, self.entries[index].model), []).append(index)
+        self._next: dict[tuple[str, str | None], int] = {}
 
     def _entry(self, exchange: Exchange) -> _Entry:
         exchange = decoded_exchange(exchange)
@@ -653,10 +689,18 @@ class Catalog:
         )
         if _untimed(exchange):
             exchange = _retimed(exchange, self._event_gap)
-        completion, error = _rebuild(exchange.body)
+        kind = "responses" if is_responses_exchange(exchange) else "chat"
         request = exchange.request
-        model = request.model if request is not None and request.model else completion.model
-        as_json = _json_exchange(exchange, completion, error)
+        model: str | None
+        if kind == "responses":
+            response, error = _rebuild_response(exchange.body)
+            model, created, result = response.model, response.created_at, response.to_dict()
+        else:
+            completion, error = _rebuild(exchange.body)
+            model, created, result = completion.model, completion.created, completion.to_dict()
+        if request is not None and request.model:
+            model = request.model
+        as_json = _json_exchange(exchange, result, error)
         fault = self.fault
         rng = random.Random(0)
         replacement = _REPLACEMENTS.get(fault)
@@ -710,16 +754,28 @@ class Catalog:
             stream_plan = _bursts(stream_plan)
         elif first_token is not None:
             stream_plan = _delayed_from(stream_plan, first_token, self._first_token_delay)
-        return _Entry(model=model, created=completion.created, stream=stream_plan, json=json_plan)
+        return _Entry(kind=kind, model=model, created=created, stream=stream_plan, json=json_plan)
 
-    def pick(self, model: str | None) -> _Entry:
-        """The entry that answers a request for ``model``: the next one (cycling) among
-        the entries of that model when the recordings hold several models and this is
-        one of them, else the next among all entries."""
-        key = model if model in self._by_model else None
-        indexes = self._by_model.get(key) if key is not None else None
+    def serves(self, kind: str) -> bool:
+        """Whether the recordings hold exchanges of ``kind`` (``"chat"``, ``"responses"``)."""
+        return kind in self._by_kind
+
+    def pick(self, model: str | None, kind: str = "chat") -> _Entry:
+        """The entry that answers a request for ``model`` on the API ``kind`` (``"chat"``
+        or ``"responses"``): the next one (cycling) among that API's entries of that
+        model when they hold several models and this is one of them, else the next
+        among all of that API's entries.
+
+        Raises:
+            LookupError: no entry of that ``kind`` (see :meth:`serves`).
+        """
+        if kind not in self._by_kind:
+            raise LookupError(f"the recordings hold no {kind} exchange")
+        key = (kind, model)
+        indexes = self._by_model.get(key)
         if indexes is None:
-            indexes = list(range(len(self.entries)))
+            key = (kind, None)
+            indexes = self._by_kind[kind]
         number = self._next.get(key, 0)
         self._next[key] = number + 1
         return self.entries[indexes[number % len(indexes)]]

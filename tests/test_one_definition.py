@@ -15,12 +15,13 @@ from ssestream import (
     END,
     NEED_DATA,
     ChatStreamParser,
+    ResponseStreamParser,
     SSEStreamError,
     StreamTimings,
     encode_chunk,
 )
 from ssestream.check import Exchange, NetworkRead, StreamRecord, analyse_stream
-from ssestream.check._probe import _Feeder
+from ssestream.check._probe import _Feeder, _ResponsesFeeder
 
 SRC = Path(__file__).parents[1] / "src/ssestream"
 
@@ -148,3 +149,62 @@ def test_the_figures_are_the_ones_expected() -> None:
     assert timings.gap_max == 1.0  # the gaps: 0.5, 0.5, 0, 1.0
     assert timings.output_tokens_per_second == 6 / 1.5  # usage, from 1.0 to 2.5
     assert timings.end == 2.5
+
+
+RESPONSES = sorted((Path(__file__).parent / "fixtures/responses").glob("*.sse"))
+
+
+def _library_response_timings(
+    reads: list[tuple[float, bytes]], head: float, end: float
+) -> StreamTimings:
+    """``stream.timings`` of a ResponseStream over these reads: its parser, a fake clock."""
+    now = 0.0
+    parser = ResponseStreamParser(clock=lambda: now)
+    parser.timer.request_sent = 0.0
+    now = head
+    parser.receive_head(200, HEADERS)
+
+    def drain() -> None:
+        with contextlib.suppress(SSEStreamError):
+            while parser.next_event() not in (NEED_DATA, END):
+                pass
+
+    for now, data in reads:  # noqa: B007 (the clock reads ``now``)
+        parser.receive_data(data)
+        drain()
+        if parser.finished:
+            return parser.timings
+    now = end
+    parser.receive_eof()
+    drain()
+    return parser.timings
+
+
+@pytest.mark.parametrize("size", [7, 256])
+@pytest.mark.parametrize("path", RESPONSES, ids=lambda p: p.stem)
+def test_check_responses_reports_what_stream_timings_gives(path: Path, size: int) -> None:
+    reads = _reads(path.read_bytes(), size)
+    head, end = 0.02, reads[-1][0] + 0.1
+    feeder = _ResponsesFeeder(lambda event: None)
+    end_time = end
+    for index, (t, data) in enumerate(reads):
+        feeder.feed(data, index, t)
+        if feeder.finished:
+            end_time = t
+            break
+    else:
+        feeder.eof(len(reads) - 1, end)
+    record = StreamRecord(
+        run="identity",
+        accept_encoding="identity",
+        exchange=Exchange(method="POST", url="http://x/v1", status=200, headers=HEADERS, time=head),
+        reads=tuple(NetworkRead(time=t, size=len(data)) for t, data in reads),
+        chunks=tuple(feeder.chunks),
+        done=feeder.done,
+        streamed=feeder.streamed,
+        api="responses",
+        event_reads=len(feeder.event_reads),
+        end_time=end_time,
+    )
+    metrics, _ = analyse_stream(record)
+    assert metrics.timings == _library_response_timings(reads, head, end)

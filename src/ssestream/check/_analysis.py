@@ -65,6 +65,10 @@ second once. Nothing is said about buffering below
 * ``error_in_stream``: the stream carried an error payload or ``event: error``.
 * ``missing_done``: the body ended cleanly without ``data: [DONE]`` (the evidence says
   whether a ``finish_reason`` came: without one, the answer itself is cut off).
+* ``missing_terminal_event`` (Responses API, ``CheckData.api == "responses"``): the
+  body ended cleanly without ``response.completed`` / ``response.incomplete``. A
+  Responses stream's events count as chunks; the chunk shape, ``missing_done`` and
+  ``missing_usage`` are the chat API's and are not checked on it.
 * ``missing_usage``: no chunk carried ``usage`` although ``stream_options.include_usage``
   was sent, in a stream that reached its end (``[DONE]`` or a ``finish_reason``; the
   usage chunk comes last, so a stream cut before is ``missing_done`` alone).
@@ -102,6 +106,7 @@ from typing import Any
 from .. import ChatCompletionChunk, StreamTimings
 from .._http import media_type
 from .._parser import error_fields  # the parser's reading of error payloads
+from .._responses_parser import _FIRST_TOKEN  # the Responses deltas that carry output
 from .._timings import StreamTimer  # stream.timings' own figures
 from ._records import (
     MAX_CHUNKS,
@@ -149,16 +154,52 @@ def stream_timings(record: StreamRecord) -> StreamTimings:
     )
     looking = True
     usage: Mapping[str, Any] | None = None
+    responses = record.api == "responses"
     for chunk in chunks:
         payload = chunk.payload
         assert payload is not None
         timer.arrivals.append(chunk.time)
+        if responses:  # as ResponseStreamParser tells its timer
+            kind = payload.get("type")
+            delta = payload.get("delta")
+            if looking and kind in _FIRST_TOKEN and type(delta) is str and delta:
+                looking = timer.look({"choices": [{"delta": {_FIRST_TOKEN[kind]: delta}}]})
+            output = _response_usage(payload).get("output_tokens")
+            if type(output) is int:
+                usage = {"completion_tokens": output}
+            continue
         if looking:
             looking = timer.look(payload)
         if isinstance(payload.get("usage"), Mapping):
             usage = payload["usage"]
     timer.end = record.end_time
     return timer.snapshot(usage)
+
+
+_TERMINAL_OK = ("response.completed", "response.incomplete")
+
+
+def _response_usage(payload: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The ``usage`` of a Responses lifecycle event's ``response``, or ``{}``."""
+    response = payload.get("response")
+    usage = response.get("usage") if isinstance(response, Mapping) else None
+    return usage if isinstance(usage, Mapping) else {}
+
+
+def _text_of_event(payload: Mapping[str, Any] | None) -> _Text:
+    """What one Responses event carries that a user would see."""
+    found = _Text()
+    kind = payload.get("type") if payload is not None else None
+    delta = payload.get("delta") if payload is not None else None
+    if kind not in _FIRST_TOKEN or not isinstance(delta, str) or not delta:
+        return found
+    field = _FIRST_TOKEN[kind]
+    if field == "reasoning_content":
+        found.reasoning = len(delta)
+    elif field in ("content", "refusal"):
+        found.content = len(delta)
+    found.visible = True
+    return found
 
 
 @dataclass(slots=True)
@@ -260,15 +301,19 @@ def analyse_stream(
     exchange = record.exchange
     headers = {name: exchange.headers.get(name) for name in STREAM_HEADERS}
     chunks = record.chunks
-    # A plain JSON body is a chat.completion, not chunks: not_streamed says it all.
-    deviations = chunk_deviations(chunks) if record.streamed is not False else ()
+    # A plain JSON body is a chat.completion, not chunks: not_streamed says it all. The
+    # chunk shape is the chat API's: a Responses stream's events are not chunks.
+    responses = record.api == "responses"
+    shaped = record.streamed is not False and not responses
+    deviations = chunk_deviations(chunks) if shaped else ()
     malformed = {
         number
         for deviation in deviations
         if deviation.severity == "error"
         for number in deviation.chunks
     }
-    texts = [_text_of(chunk.payload) for chunk in chunks]
+    reader = _text_of_event if responses else _text_of
+    texts = [reader(chunk.payload) for chunk in chunks]
     timings = stream_timings(record)
     firsts = [t for t in (timings.ttft, timings.first_reasoning_token) if t is not None]
     first_output = min(firsts) if firsts else timings.time_to_first_chunk
@@ -291,13 +336,27 @@ def analyse_stream(
         for chunk in chunks
         if chunk.payload is not None and isinstance(chunk.payload.get("usage"), Mapping)
     ]
-    usage = usage_payloads[-1] if usage_payloads else {}
-    prompt_tokens = usage.get("prompt_tokens")
-    prompt_tokens = prompt_tokens if is_int(prompt_tokens) else None
-    completion_tokens = usage.get("completion_tokens")
-    completion_tokens = completion_tokens if is_int(completion_tokens) else None
+    names = ("prompt_tokens", "completion_tokens")
     finish_reason = None
-    for chunk in chunks:
+    if responses:  # usage and status come in the terminal event's response
+        names = ("input_tokens", "output_tokens")
+        usage_payloads = [
+            _response_usage(chunk.payload)
+            for chunk in chunks
+            if chunk.payload is not None and _response_usage(chunk.payload)
+        ]
+        for chunk in chunks:
+            payload = chunk.payload or {}
+            response = payload.get("response")
+            if isinstance(response, Mapping) and payload.get("type") in _TERMINAL_OK:
+                status = response.get("status")
+                finish_reason = status if isinstance(status, str) else None
+    usage = usage_payloads[-1] if usage_payloads else {}
+    prompt_tokens = usage.get(names[0])
+    prompt_tokens = prompt_tokens if is_int(prompt_tokens) else None
+    completion_tokens = usage.get(names[1])
+    completion_tokens = completion_tokens if is_int(completion_tokens) else None
+    for chunk in chunks if not responses else ():
         choices = chunk.payload.get("choices") if chunk.payload is not None else None
         for choice in choices if isinstance(choices, list) else ():
             if isinstance(choice, Mapping) and choice.get("index", 0) == 0:
@@ -311,6 +370,7 @@ def analyse_stream(
     metrics = StreamMetrics(
         run=record.run,
         accept_encoding=record.accept_encoding,
+        api=record.api,
         status=exchange.status,
         http_version=exchange.http_version,
         headers=headers,
@@ -600,7 +660,23 @@ def _stream_problems(
                 "a server crash. Check the proxy timeouts and the server logs.",
             )
         )
-    if not cut_short and not record.done and record.streamed:
+    if not cut_short and not record.done and record.streamed and record.api == "responses":
+        problems.append(
+            Problem(
+                code="missing_terminal_event",
+                message="the Responses stream ended without its terminal event",
+                evidence=(
+                    f"the body ended after {metrics.chunks} events, at "
+                    f"{_s(record.end_time)}, without response.completed or "
+                    "response.incomplete",
+                ),
+                hint="A Responses API stream ends with `response.completed` (or "
+                "`response.incomplete` / `response.failed`) carrying the whole response "
+                "and its usage (OpenAI API reference, Streaming events); clients treat a "
+                "stream without it as interrupted.",
+            )
+        )
+    elif not cut_short and not record.done and record.streamed:
         reason = metrics.finish_reason
         problems.append(
             Problem(
@@ -618,7 +694,8 @@ def _stream_problems(
             )
         )
     ended = record.done or metrics.finish_reason is not None
-    if not cut_short and ended and record.streamed and not metrics.usage:
+    chat = record.api == "chat"
+    if chat and not cut_short and ended and record.streamed and not metrics.usage:
         problems.append(
             Problem(
                 code="missing_usage",
@@ -807,6 +884,51 @@ def _completion_warnings(exchange: Exchange) -> tuple[dict[str, Any], list[str]]
     return metrics, found
 
 
+def _response_warnings(exchange: Exchange) -> tuple[dict[str, Any], list[str]]:
+    """Metrics and shape deviations of the non-streaming Responses API answer (the
+    ``response`` object of the OpenAI API reference)."""
+    metrics: dict[str, Any] = {
+        "status": exchange.status,
+        "time": exchange.time,
+        "content_type": exchange.headers.get("content-type"),
+        "finish_reason": None,
+        "prompt_tokens": None,
+        "completion_tokens": None,
+        "text_chars": 0,
+    }
+    found: list[str] = []
+    payload = exchange.json()
+    if exchange.content_type == "text/event-stream" or exchange.body.lstrip()[:6] == b"event:":
+        found.append("the answer to a request without `stream: true` is an event stream")
+        return metrics, found
+    if not isinstance(payload, dict):
+        found.append("the body is not a JSON object")
+        return metrics, found
+    if payload.get("object") != "response":
+        found.append(f"object is {payload.get('object')!r}, not 'response'")
+    if isinstance(payload.get("status"), str):
+        metrics["finish_reason"] = payload["status"]
+    output = payload.get("output")
+    if not isinstance(output, list):
+        found.append("output is missing")
+    else:
+        for item in output:
+            for part in item.get("content") or [] if isinstance(item, dict) else []:
+                if isinstance(part, dict) and isinstance(part.get("text"), str):
+                    metrics["text_chars"] += len(part["text"])
+    usage = payload.get("usage")
+    if isinstance(usage, dict):
+        for ours, theirs in (
+            ("prompt_tokens", "input_tokens"),
+            ("completion_tokens", "output_tokens"),
+        ):
+            if is_int(usage.get(theirs)):
+                metrics[ours] = usage[theirs]
+    else:
+        found.append("usage is missing")
+    return metrics, found
+
+
 def _discovery_metrics(exchange: Exchange, model: str) -> dict[str, Any]:
     payload = exchange.json() if exchange.status == 200 else None
     data = payload.get("data") if isinstance(payload, dict) else None
@@ -974,7 +1096,9 @@ def analyse(data: CheckData, thresholds: Thresholds | None = None) -> Report:
         if discovery_problem is not None:
             problems.append(discovery_problem)
         return report()
-    refused = refusal(normal, "the chat request")
+    refused = refusal(
+        normal, "the Responses request" if data.api == "responses" else "the chat request"
+    )
     if refused is not None:
         if discovery_problem is not None and discovery_problem.code == refused.code:
             refused = Problem(
@@ -995,7 +1119,10 @@ def analyse(data: CheckData, thresholds: Thresholds | None = None) -> Report:
                 "fail. The key may lack the permission to list models.",
             )
         )
-    metrics["non_streaming"], shape = _completion_warnings(normal)
+    if data.api == "responses":
+        metrics["non_streaming"], shape = _response_warnings(normal)
+    else:
+        metrics["non_streaming"], shape = _completion_warnings(normal)
     if shape:
         warnings.append(
             Problem(

@@ -93,6 +93,7 @@ PROBLEM_CODES = (
     "stalled",
     "too_long",
     "missing_done",
+    "missing_terminal_event",
     "missing_usage",
     "slow_first_token",
 )
@@ -233,6 +234,9 @@ class StreamRecord:
             ``Content-Encoding``, corrupt gzip), or ``None``.
         stopped: why the probe stopped reading before the end (``"max_time"``,
             ``"max_chunks"`` or ``"max_reads"``), or ``None``.
+        api: ``"chat"`` (a chat-completion stream) or ``"responses"`` (a Responses API
+            stream: each event is recorded as a chunk, ``done`` means its terminal event
+            ``response.completed`` / ``response.incomplete`` arrived).
         event_reads: reads that completed at least one event (a chunk, ``[DONE]`` or an
             error), as :class:`~ssestream.StreamTimings` counts ``reads``; ``None`` in
             records made without it (then the distinct reads of the chunks count).
@@ -253,6 +257,7 @@ class StreamRecord:
     timed_out: bool = False
     decode_error: str | None = None
     stopped: str | None = None
+    api: str = "chat"
     event_reads: int | None = None
     end_time: float | None = None
 
@@ -269,10 +274,13 @@ class CheckData:
         discovery: ``GET {base}/models``.
         non_streaming: the normal chat request, or ``None`` if the check stopped before.
         streams: the streaming requests made (``identity`` first, then ``gzip``).
+        api: ``"chat"`` (``POST /chat/completions``) or ``"responses"`` (``POST
+            /responses``, OpenAI's Responses API).
     """
 
     base_url: str
     model: str
+    api: str = "chat"
     api_key_env: str = "OPENAI_API_KEY"
     api_key_set: bool = False
     discovery: Exchange | None = None
@@ -378,6 +386,9 @@ class StreamMetrics:
 
     Attributes:
         run, accept_encoding: as in :class:`StreamRecord`.
+        api: as in :class:`StreamRecord`: for ``"responses"`` each event counts as a
+            chunk, ``done`` is the terminal event, ``finish_reason`` the final
+            ``status`` and the tokens are ``input_tokens`` / ``output_tokens``.
         status, http_version: of the response.
         headers: the response headers that matter for streaming (lower-case names;
             ``None`` when absent): Content-Type, Content-Length, Content-Encoding,
@@ -436,6 +447,7 @@ class StreamMetrics:
 
     run: str
     accept_encoding: str
+    api: str = "chat"
     status: int | None = None
     http_version: str | None = None
     headers: dict[str, str | None] = field(default_factory=dict)

@@ -174,7 +174,8 @@ def render_report(report: Report, console: Any, thresholds: Thresholds) -> None:
             "completion tokens",
             lambda m: str(m["completion_tokens"] if m["completion_tokens"] is not None else "-"),
         )
-        row("[DONE]", lambda m: "yes" if m["done"] else "no")
+        responses = any(m.get("api") == "responses" for m in runs)
+        row("terminal event" if responses else "[DONE]", lambda m: "yes" if m["done"] else "no")
         row("usage", lambda m: "yes" if m["usage"] else "no")
         row("finish_reason", lambda m: str(m["finish_reason"]))
         console.print(table)

@@ -219,6 +219,13 @@ def _add_check_arguments(parser: argparse.ArgumentParser) -> None:
         help="environment variable holding the API key, sent as Authorization: Bearer "
         "(default OPENAI_API_KEY; unset: no key, fine for local servers). Never printed.",
     )
+    parser.add_argument(
+        "--api",
+        choices=["chat", "responses"],
+        default="chat",
+        help="which streaming API to probe: chat (POST /chat/completions, the default) or "
+        "responses (POST /responses, OpenAI's Responses API)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object for machines")
     parser.add_argument(
         "--timeout",

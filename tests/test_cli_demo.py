@@ -16,6 +16,7 @@ from ssestream import ChatStream, Response, ResponseStream, SSEStreamError
 from ssestream.cli import main
 from ssestream.cli._output import Printer
 from ssestream.cli._parser import DEMO_RECORDINGS
+from ssestream.testing import Exchange, Read, RecordedRequest, Recording
 
 DATA = Path(__file__).parents[1] / "src/ssestream/_data"
 
@@ -195,3 +196,29 @@ def test_responses_demo_json(
     assert record["interrupted"] is (status == 1)
     assert (record["error"] or {}).get("type") == error
     assert record["terminal_event"] == ("response.completed" if status == 0 else None)
+
+
+def test_replay_of_a_recording_with_chat_and_responses_exchanges(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Each exchange goes through the reader of its API, chosen by the recorded path."""
+    chat = RecordedRequest(method="POST", url="https://api.test/v1/chat/completions")
+    responses = RecordedRequest(method="POST", url="https://api.test/v1/responses")
+    models = RecordedRequest(method="GET", url="https://api.test/v1/models")
+    body = (DATA / DEMO_RECORDINGS["parallel-tools"]).read_bytes()
+    responses_body = (DATA / DEMO_RECORDINGS["responses-text"]).read_bytes()
+    exchanges = (
+        Exchange(request=models, reads=(Read(t=0.0, data=b'{"data": []}'),)),
+        Exchange(request=responses, reads=(Read(t=0.0, data=responses_body),)),
+        Exchange(request=chat, reads=(Read(t=0.0, data=body),)),
+    )
+    path = tmp_path / "mixed.jsonl"
+    Recording(exchanges).dump(path)
+    assert main(["replay", str(path), "--json"]) == 0
+    first, second = (json.loads(line) for line in capsys.readouterr().out.splitlines())
+    response, _, _ = _response(DATA / DEMO_RECORDINGS["responses-text"])
+    assert first["exchange"] == 0
+    assert first["response"] == response.to_dict()
+    assert first["terminal_event"] == "response.completed"
+    assert second["exchange"] == 1
+    assert second["completion"] == _completion(DEMO_RECORDINGS["parallel-tools"])

@@ -130,3 +130,10 @@ def _text(response: dict[str, Any]) -> str:
     return "".join(
         part.get("text") or "" for item in response["output"] for part in item.get("content") or []
     )
+
+
+def test_the_app_says_which_routes_have_recordings() -> None:
+    assert create_app([RESPONSES[0]]).state.routes == ["/v1/responses"]
+    assert create_app([CHAT_RECORDING]).state.routes == ["/v1/chat/completions"]
+    both = create_app([CHAT_RECORDING, RESPONSES[0]]).state.routes
+    assert both == ["/v1/chat/completions", "/v1/responses"]

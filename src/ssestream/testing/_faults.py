@@ -31,6 +31,7 @@ from .._decoder import SSEDecoder
 from .._encoder import encode_chunk, encode_event
 from .._exceptions import SSEStreamError, StreamAPIError
 from .._http import body_decoder, media_type
+from .._responses_parser import _FIRST_TOKEN
 from .._responses_streams import ResponseStream
 from .._responses_types import Response, looks_like_responses_event
 from .._streams import ChatStream
@@ -404,24 +405,11 @@ def _error_in_stream(exchange: Exchange) -> Exchange:
     return _from_segments(exchange, [*segments[: last + 1], error], end_t=t)
 
 
-# The Responses API events that carry output (OpenAI API reference, "Streaming events").
-_RESPONSES_TOKENS = frozenset(
-    {
-        "response.output_text.delta",
-        "response.refusal.delta",
-        "response.reasoning_text.delta",
-        "response.reasoning_summary_text.delta",
-        "response.function_call_arguments.delta",
-        "response.custom_tool_call_input.delta",
-    }
-)
-
-
 def _carries_token(data: str | None) -> bool:
     """Whether the event carries output: a chunk with text or a tool call, or a
     Responses delta event with a non-empty ``delta``."""
     payload = _payload(data)
-    if payload is not None and payload.get("type") in _RESPONSES_TOKENS:
+    if payload is not None and payload.get("type") in _FIRST_TOKEN:  # the parser's list
         return bool(payload.get("delta"))
     choices = payload.get("choices") if payload is not None else None
     if not isinstance(choices, list):

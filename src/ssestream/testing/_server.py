@@ -168,9 +168,10 @@ def create_app(
     Any API key is accepted. Other paths answer 404 with OpenAI's error JSON.
 
     The app's ``state`` holds ``models`` (the model names served), ``exchanges`` (how
-    many) and ``longest_silence``: the longest wait, in seconds, for the next byte of any
-    planned response (the non-streaming answer waits for the whole recorded stream), so
-    that a client's read timeout can be set above it.
+    many), ``routes`` (the POST routes that have recordings) and ``longest_silence``:
+    the longest wait, in seconds, for the next byte of any planned response (the
+    non-streaming answer waits for the whole recorded stream), so that a client's read
+    timeout can be set above it.
 
     Args:
         recordings: loaded :class:`~ssestream.testing.Recording` s or paths (``.sse``
@@ -337,6 +338,11 @@ def create_app(
     )
     app.state.models = [model["id"] for model in catalog.models()]
     app.state.exchanges = len(catalog.entries)
+    app.state.routes = [
+        route
+        for kind, route in (("chat", "/v1/chat/completions"), ("responses", "/v1/responses"))
+        if catalog.serves(kind)
+    ]
     app.state.longest_silence = max(
         max(longest_silence(entry.stream), longest_silence(entry.json)) for entry in catalog.entries
     )

@@ -106,7 +106,6 @@ from typing import Any
 from .. import ChatCompletionChunk, StreamTimings
 from .._http import media_type
 from .._parser import error_fields  # the parser's reading of error payloads
-from .._responses_parser import _FIRST_TOKEN  # the Responses deltas that carry output
 from .._timings import StreamTimer  # stream.timings' own figures
 from ._records import (
     MAX_CHUNKS,
@@ -162,8 +161,8 @@ def stream_timings(record: StreamRecord) -> StreamTimings:
         if responses:  # as ResponseStreamParser tells its timer
             kind = payload.get("type")
             delta = payload.get("delta")
-            if looking and kind in _FIRST_TOKEN and type(delta) is str and delta:
-                looking = timer.look({"choices": [{"delta": {_FIRST_TOKEN[kind]: delta}}]})
+            if looking and kind in _OUTPUT_DELTAS and type(delta) is str and delta:
+                looking = timer.look({"choices": [{"delta": {_OUTPUT_DELTAS[kind]: delta}}]})
             output = _response_usage(payload).get("output_tokens")
             if type(output) is int:
                 usage = {"completion_tokens": output}
@@ -178,6 +177,20 @@ def stream_timings(record: StreamRecord) -> StreamTimings:
 
 _TERMINAL_OK = ("response.completed", "response.incomplete")
 
+_OUTPUT_DELTAS = {
+    "response.output_text.delta": "content",
+    "response.refusal.delta": "refusal",
+    "response.function_call_arguments.delta": "tool_calls",
+    "response.custom_tool_call_input.delta": "tool_calls",
+    "response.mcp_call_arguments.delta": "tool_calls",
+    "response.reasoning_text.delta": "reasoning_content",
+    "response.reasoning_summary_text.delta": "reasoning_content",
+}
+"""The Responses API deltas that carry output, and the chat delta field each one is to
+the timer: exactly :class:`~ssestream.ResponseStreamParser`'s table, so that the first
+token means the same in ``check`` and in ``ResponseStream.timings`` (a test compares
+them; the parser keeps its table private)."""
+
 
 def _response_usage(payload: Mapping[str, Any]) -> Mapping[str, Any]:
     """The ``usage`` of a Responses lifecycle event's ``response``, or ``{}``."""
@@ -191,9 +204,9 @@ def _text_of_event(payload: Mapping[str, Any] | None) -> _Text:
     found = _Text()
     kind = payload.get("type") if payload is not None else None
     delta = payload.get("delta") if payload is not None else None
-    if kind not in _FIRST_TOKEN or not isinstance(delta, str) or not delta:
+    if kind not in _OUTPUT_DELTAS or not isinstance(delta, str) or not delta:
         return found
-    field = _FIRST_TOKEN[kind]
+    field = _OUTPUT_DELTAS[kind]
     if field == "reasoning_content":
         found.reasoning = len(delta)
     elif field in ("content", "refusal"):

@@ -31,7 +31,6 @@ from .._decoder import SSEDecoder
 from .._encoder import encode_chunk, encode_event
 from .._exceptions import SSEStreamError, StreamAPIError
 from .._http import body_decoder, media_type
-from .._responses_parser import _FIRST_TOKEN
 from .._responses_streams import ResponseStream
 from .._responses_types import Response, looks_like_responses_event
 from .._streams import ChatStream
@@ -405,11 +404,27 @@ def _error_in_stream(exchange: Exchange) -> Exchange:
     return _from_segments(exchange, [*segments[: last + 1], error], end_t=t)
 
 
+_OUTPUT_DELTAS = frozenset(
+    {
+        "response.output_text.delta",
+        "response.refusal.delta",
+        "response.function_call_arguments.delta",
+        "response.custom_tool_call_input.delta",
+        "response.mcp_call_arguments.delta",
+        "response.reasoning_text.delta",
+        "response.reasoning_summary_text.delta",
+    }
+)
+"""The Responses API deltas that carry output (OpenAI API reference, "Streaming
+events"): those whose first one ``slow-first-token`` delays. The same types as
+:class:`~ssestream.ResponseStreamParser`'s first-token table (a test compares them)."""
+
+
 def _carries_token(data: str | None) -> bool:
     """Whether the event carries output: a chunk with text or a tool call, or a
     Responses delta event with a non-empty ``delta``."""
     payload = _payload(data)
-    if payload is not None and payload.get("type") in _FIRST_TOKEN:  # the parser's list
+    if payload is not None and payload.get("type") in _OUTPUT_DELTAS:
         return bool(payload.get("delta"))
     choices = payload.get("choices") if payload is not None else None
     if not isinstance(choices, list):

@@ -60,7 +60,11 @@ pytest.importorskip("uvicorn")
 ROOT = Path(__file__).parent
 OPENAI = sorted((ROOT / "fixtures" / "openai").glob("*.sse"))
 PROVIDERS = sorted((ROOT / "fixtures" / "providers").glob("*.sse"))
-BUNDLED = sorted((ROOT.parent / "src" / "ssestream" / "_data").glob("*.sse"))
+BUNDLED = sorted(
+    path
+    for path in (ROOT.parent / "src" / "ssestream" / "_data").glob("*.sse")
+    if "-responses-" not in path.name
+)
 TEXT = ROOT / "fixtures" / "openai" / "parse_nothing__e2aad469b71d.sse"  # 33 chunks, usage
 SMALL = ROOT / "fixtures" / "openai" / "parse_pydantic_model__7e5ea4d12e7c.sse"  # 18 events
 MIDSTREAM_ERROR = ROOT.parent / "src" / "ssestream" / "_data" / "openai-gpt-4.1-midstream-error.sse"
@@ -596,7 +600,7 @@ def test_create_app_rejects_bad_options(kwargs: dict[str, Any], message: str) ->
 
 
 def test_create_app_needs_a_chat_exchange() -> None:
-    with pytest.raises(ValueError, match="no chat-completion exchange"):
+    with pytest.raises(ValueError, match="no chat-completion or Responses exchange"):
         create_app([Recording(())])
 
 
@@ -721,4 +725,4 @@ def test_replay_of_a_recording_without_chat_exchanges_exits_2(
     path = tmp_path / "models.jsonl"
     Recording((models,)).dump(path)
     assert main(["replay", str(path)]) == 2
-    assert "no chat-completion exchange" in capsys.readouterr().err
+    assert "no chat-completion or Responses exchange" in capsys.readouterr().err

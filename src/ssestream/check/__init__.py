@@ -28,7 +28,7 @@ the principle they follow), ``_compare`` (several models or routes side by side)
 rich). Everything public is exported here.
 """
 
-from ._analysis import analyse, analyse_stream, percentile
+from ._analysis import analyse, analyse_stream, stream_timings
 from ._compare import Comparison, compare
 from ._probe import CheckObserver, probe
 from ._records import (
@@ -79,9 +79,9 @@ __all__ = [
     "analyse",
     "analyse_stream",
     "compare",
-    "percentile",
     "probe",
     "render_comparison",
     "render_report",
+    "stream_timings",
     "validate_chunk",
 ]

@@ -15,9 +15,13 @@ changes no verdict; a constant delay before the first token of a healthy stream 
 ``slow_first_token`` alone; a steady slow stream, and a long reasoning phase followed by
 the answer, are healthy.
 ``N`` is the number of chunks, ``R`` the number of reads that completed at least one
-chunk, ``TTFT`` the time to the first chunk with text (content, reasoning or refusal;
-else the first tool-call fragment; else the first chunk) and ``total`` the time to the
-end of the body (or to ``[DONE]``). Nothing is said about buffering below
+event, ``TTFT`` here the time to the first output (the earlier of the first reasoning
+token and the first token, as :class:`~ssestream.StreamTimings` defines them; else the
+first chunk: streamed reasoning is streaming working) and ``total`` the time to the
+end of the body (or to ``[DONE]``). Every timing figure comes from
+:func:`stream_timings`, the library's ``StreamTimer`` driven with the probe's reads, so
+that ``check`` and ``stream.timings`` define TTFT, gaps, chunks per read and tokens per
+second once. Nothing is said about buffering below
 ``min_chunks`` = 8 chunks: too few to tell a burst from a stream.
 
 * ``buffered``: the body was held back and delivered at once. Any of
@@ -61,6 +65,10 @@ end of the body (or to ``[DONE]``). Nothing is said about buffering below
 * ``error_in_stream``: the stream carried an error payload or ``event: error``.
 * ``missing_done``: the body ended cleanly without ``data: [DONE]`` (the evidence says
   whether a ``finish_reason`` came: without one, the answer itself is cut off).
+* ``missing_terminal_event`` (Responses API, ``CheckData.api == "responses"``): the
+  body ended cleanly without ``response.completed`` / ``response.incomplete``. A
+  Responses stream's events count as chunks; the chunk shape, ``missing_done`` and
+  ``missing_usage`` are the chat API's and are not checked on it.
 * ``missing_usage``: no chunk carried ``usage`` although ``stream_options.include_usage``
   was sent, in a stream that reached its end (``[DONE]`` or a ``finish_reason``; the
   usage chunk comes last, so a stream cut before is ``missing_done`` alone).
@@ -95,9 +103,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .. import ChatCompletionChunk
+from .. import ChatCompletionChunk, StreamTimings
 from .._http import media_type
 from .._parser import error_fields  # the parser's reading of error payloads
+from .._timings import StreamTimer  # stream.timings' own figures
 from ._records import (
     MAX_CHUNKS,
     MAX_READS,
@@ -117,22 +126,93 @@ from ._records import (
 )
 from ._shape import chunk_deviations, chunk_numbers, is_int
 
-__all__ = ["analyse", "analyse_stream", "percentile", "refusal_problem"]
+__all__ = ["analyse", "analyse_stream", "refusal_problem", "stream_timings"]
 
 
-def percentile(values: Sequence[float], q: float) -> float | None:
-    """The ``q``-th percentile (0-100) of ``values`` by linear interpolation, or ``None``.
+def stream_timings(record: StreamRecord) -> StreamTimings:
+    """The :class:`~ssestream.StreamTimings` of a probed stream, as ``stream.timings``
+    gives them for the same reads.
 
-    Linear interpolation between the closest ranks (numpy's default): the 50th of
-    ``[1, 2, 3, 4]`` is 2.5. ``None`` for an empty sequence.
+    The library's ``StreamTimer`` is driven as :class:`~ssestream.ChatStreamParser`
+    drives it, with the probe's times (seconds from sending the request, which is 0):
+    the response head at ``exchange.time``, the first byte at the first read, each
+    decodable chunk arriving with the read that completed it, the reads that completed
+    events counted (``record.event_reads``), the end at ``record.end_time``, and the
+    last ``usage`` sent. So TTFT, the gaps, chunks per read and tokens per second are
+    computed by one piece of code in the project.
     """
-    if not values:
-        return None
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * q / 100
-    low = math.floor(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+    timer = StreamTimer(clock=lambda: 0.0)  # every time is set from the record
+    timer.request_sent = 0.0
+    timer.response_head = record.exchange.time
+    timer.first_byte = record.reads[0].time if record.reads else None
+    chunks = [chunk for chunk in record.chunks if chunk.payload is not None]
+    timer.reads = (
+        record.event_reads
+        if record.event_reads is not None
+        else len({chunk.read for chunk in chunks})
+    )
+    looking = True
+    usage: Mapping[str, Any] | None = None
+    responses = record.api == "responses"
+    for chunk in chunks:
+        payload = chunk.payload
+        assert payload is not None
+        timer.arrivals.append(chunk.time)
+        if responses:  # as ResponseStreamParser tells its timer
+            kind = payload.get("type")
+            delta = payload.get("delta")
+            if looking and kind in _OUTPUT_DELTAS and type(delta) is str and delta:
+                looking = timer.look({"choices": [{"delta": {_OUTPUT_DELTAS[kind]: delta}}]})
+            output = _response_usage(payload).get("output_tokens")
+            if type(output) is int:
+                usage = {"completion_tokens": output}
+            continue
+        if looking:
+            looking = timer.look(payload)
+        if isinstance(payload.get("usage"), Mapping):
+            usage = payload["usage"]
+    timer.end = record.end_time
+    return timer.snapshot(usage)
+
+
+_TERMINAL_OK = ("response.completed", "response.incomplete")
+
+_OUTPUT_DELTAS = {
+    "response.output_text.delta": "content",
+    "response.refusal.delta": "refusal",
+    "response.function_call_arguments.delta": "tool_calls",
+    "response.custom_tool_call_input.delta": "tool_calls",
+    "response.mcp_call_arguments.delta": "tool_calls",
+    "response.reasoning_text.delta": "reasoning_content",
+    "response.reasoning_summary_text.delta": "reasoning_content",
+}
+"""The Responses API deltas that carry output, and the chat delta field each one is to
+the timer: exactly :class:`~ssestream.ResponseStreamParser`'s table, so that the first
+token means the same in ``check`` and in ``ResponseStream.timings`` (a test compares
+them; the parser keeps its table private)."""
+
+
+def _response_usage(payload: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The ``usage`` of a Responses lifecycle event's ``response``, or ``{}``."""
+    response = payload.get("response")
+    usage = response.get("usage") if isinstance(response, Mapping) else None
+    return usage if isinstance(usage, Mapping) else {}
+
+
+def _text_of_event(payload: Mapping[str, Any] | None) -> _Text:
+    """What one Responses event carries that a user would see."""
+    found = _Text()
+    kind = payload.get("type") if payload is not None else None
+    delta = payload.get("delta") if payload is not None else None
+    if kind not in _OUTPUT_DELTAS or not isinstance(delta, str) or not delta:
+        return found
+    field = _OUTPUT_DELTAS[kind]
+    if field == "reasoning_content":
+        found.reasoning = len(delta)
+    elif field in ("content", "refusal"):
+        found.content = len(delta)
+    found.visible = True
+    return found
 
 
 @dataclass(slots=True)
@@ -234,48 +314,62 @@ def analyse_stream(
     exchange = record.exchange
     headers = {name: exchange.headers.get(name) for name in STREAM_HEADERS}
     chunks = record.chunks
-    # A plain JSON body is a chat.completion, not chunks: not_streamed says it all.
-    deviations = chunk_deviations(chunks) if record.streamed is not False else ()
+    # A plain JSON body is a chat.completion, not chunks: not_streamed says it all. The
+    # chunk shape is the chat API's: a Responses stream's events are not chunks.
+    responses = record.api == "responses"
+    shaped = record.streamed is not False and not responses
+    deviations = chunk_deviations(chunks) if shaped else ()
     malformed = {
         number
         for deviation in deviations
         if deviation.severity == "error"
         for number in deviation.chunks
     }
-    texts = [_text_of(chunk.payload) for chunk in chunks]
-    ttft_content = next((c.time for c, t in zip(chunks, texts, strict=True) if t.content), None)
-    ttft_reasoning = next((c.time for c, t in zip(chunks, texts, strict=True) if t.reasoning), None)
+    reader = _text_of_event if responses else _text_of
+    texts = [reader(chunk.payload) for chunk in chunks]
+    timings = stream_timings(record)
+    firsts = [t for t in (timings.ttft, timings.first_reasoning_token) if t is not None]
+    first_output = min(firsts) if firsts else timings.time_to_first_chunk
     first_visible = next((i for i, t in enumerate(texts) if t.visible), None)
-    texts_at = [at for at in (ttft_content, ttft_reasoning) if at is not None]
-    if texts_at:
-        ttft: float | None = min(texts_at)
-    elif first_visible is not None:
-        ttft = chunks[first_visible].time
-    else:
-        ttft = chunks[0].time if chunks else None
     start = first_visible if first_visible is not None else 0
-    times = [chunk.time for chunk in chunks[start:]]
-    gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
     near_zero, largest, bursts = _gap_shape(_phase_gaps(chunks, texts, start), thresholds)
+    spanned = timings.chunks - 1  # the gaps StreamTimings measures: every chunk's
+    mean = None
+    if spanned > 0 and timings.first_chunk is not None and timings.last_chunk is not None:
+        mean = (timings.last_chunk - timings.first_chunk) / spanned
     inter_chunk = {
-        "p50": percentile(gaps, 50),
-        "p90": percentile(gaps, 90),
-        "p99": percentile(gaps, 99),
-        "max": max(gaps) if gaps else None,
-        "mean": sum(gaps) / len(gaps) if gaps else None,
+        "p50": timings.gap_p50,
+        "p90": timings.gap_p90,
+        "p99": timings.gap_p99,
+        "max": timings.gap_max,
+        "mean": mean,
     }
     usage_payloads = [
         chunk.payload["usage"]
         for chunk in chunks
         if chunk.payload is not None and isinstance(chunk.payload.get("usage"), Mapping)
     ]
-    usage = usage_payloads[-1] if usage_payloads else {}
-    prompt_tokens = usage.get("prompt_tokens")
-    prompt_tokens = prompt_tokens if is_int(prompt_tokens) else None
-    completion_tokens = usage.get("completion_tokens")
-    completion_tokens = completion_tokens if is_int(completion_tokens) else None
+    names = ("prompt_tokens", "completion_tokens")
     finish_reason = None
-    for chunk in chunks:
+    if responses:  # usage and status come in the terminal event's response
+        names = ("input_tokens", "output_tokens")
+        usage_payloads = [
+            _response_usage(chunk.payload)
+            for chunk in chunks
+            if chunk.payload is not None and _response_usage(chunk.payload)
+        ]
+        for chunk in chunks:
+            payload = chunk.payload or {}
+            response = payload.get("response")
+            if isinstance(response, Mapping) and payload.get("type") in _TERMINAL_OK:
+                status = response.get("status")
+                finish_reason = status if isinstance(status, str) else None
+    usage = usage_payloads[-1] if usage_payloads else {}
+    prompt_tokens = usage.get(names[0])
+    prompt_tokens = prompt_tokens if is_int(prompt_tokens) else None
+    completion_tokens = usage.get(names[1])
+    completion_tokens = completion_tokens if is_int(completion_tokens) else None
+    for chunk in chunks if not responses else ():
         choices = chunk.payload.get("choices") if chunk.payload is not None else None
         for choice in choices if isinstance(choices, list) else ():
             if isinstance(choice, Mapping) and choice.get("index", 0) == 0:
@@ -286,50 +380,49 @@ def analyse_stream(
     generation = (
         None if last is None or first_visible is None else last - chunks[first_visible].time
     )
-    tokens_per_second = None
-    if completion_tokens is not None and generation is not None and generation > 0:
-        tokens_per_second = completion_tokens / generation
-    reads_with_chunks = len({chunk.read for chunk in chunks})
     metrics = StreamMetrics(
         run=record.run,
         accept_encoding=record.accept_encoding,
+        api=record.api,
         status=exchange.status,
         http_version=exchange.http_version,
         headers=headers,
         streamed=record.streamed,
         time_to_headers=exchange.time,
         time_to_first_byte=record.reads[0].time if record.reads else None,
-        time_to_first_chunk=chunks[0].time if chunks else None,
-        ttft=ttft,
-        ttft_content=ttft_content,
-        ttft_reasoning=ttft_reasoning,
+        time_to_first_chunk=timings.time_to_first_chunk,
+        ttft=timings.ttft,
+        ttft_reasoning=timings.first_reasoning_token,
+        time_to_first_output=first_output,
         time_to_last_chunk=last,
         total_time=record.end_time,
         generation_time=generation,
         chunks=len(chunks),
         malformed_chunks=len(malformed),
         reads=len(record.reads),
-        reads_with_chunks=reads_with_chunks,
+        reads_with_events=timings.reads,
         reads_source=record.reads_source,
-        chunks_per_read=_ratio(len(chunks), reads_with_chunks),
+        chunks_per_read=timings.chunks_per_read,
         bytes=sum(read.size for read in record.reads),
         inter_chunk=inter_chunk,
         near_zero_gap_share=near_zero,
         largest_gaps_share=largest,
         bursts=bursts,
-        ttft_share=_ratio(ttft, record.end_time),
-        ttft_vs_non_streaming=_ratio(ttft, non_streaming_time),
+        first_output_share=_ratio(first_output, record.end_time),
+        first_output_vs_non_streaming=_ratio(first_output, non_streaming_time),
         done=record.done,
         usage=bool(usage_payloads),
         usage_chunks=len(usage_payloads),
         prompt_tokens=prompt_tokens,
         completion_tokens=completion_tokens,
-        tokens_per_second=tokens_per_second,
+        tokens_per_second=timings.output_tokens_per_second,
+        tokens_source=timings.tokens_source,
         finish_reason=finish_reason,
         text_chars=sum(text.content + text.reasoning for text in texts),
         error_in_stream=record.stream_error.message if record.stream_error else None,
         transport_error=record.transport_error,
         timed_out=record.timed_out,
+        timings=timings,
     )
     return metrics, deviations
 
@@ -348,7 +441,7 @@ def _burst(metrics: StreamMetrics, thresholds: Thresholds) -> str | None:
     """
     per_read = metrics.chunks_per_read
     if per_read is not None and per_read >= thresholds.burst_chunks_per_read:
-        reads = metrics.reads_with_chunks
+        reads = metrics.reads_with_events
         return f"{metrics.chunks} chunks in {reads} reads ({per_read:.1f} per read)"
     near_zero = metrics.near_zero_gap_share
     if near_zero is not None and near_zero >= thresholds.burst_near_zero_share:
@@ -361,19 +454,19 @@ def _buffering(metrics: StreamMetrics, thresholds: Thresholds) -> Problem | None
     n = metrics.chunks
     if n < thresholds.min_chunks or not metrics.streamed:
         return None
-    reads = metrics.reads_with_chunks
-    ttft = metrics.ttft
+    reads = metrics.reads_with_events
+    ttft = metrics.time_to_first_output
     evidence: list[str] = []
     if reads <= thresholds.few_reads:
         evidence.append(f"{n} chunks arrived in {reads} read{'s' if reads != 1 else ''}")
     burst = _burst(metrics, thresholds)
-    share = metrics.ttft_share
+    share = metrics.first_output_share
     if burst is not None and share is not None and share >= thresholds.ttft_share:
         evidence.append(
             f"the first token came at {_s(ttft)} of {_s(metrics.total_time)} "
             f"({share:.0%} of the response time), then {burst}"
         )
-    reference = metrics.ttft_vs_non_streaming
+    reference = metrics.first_output_vs_non_streaming
     if (
         burst is not None
         and not evidence
@@ -580,7 +673,23 @@ def _stream_problems(
                 "a server crash. Check the proxy timeouts and the server logs.",
             )
         )
-    if not cut_short and not record.done and record.streamed:
+    if not cut_short and not record.done and record.streamed and record.api == "responses":
+        problems.append(
+            Problem(
+                code="missing_terminal_event",
+                message="the Responses stream ended without its terminal event",
+                evidence=(
+                    f"the body ended after {metrics.chunks} events, at "
+                    f"{_s(record.end_time)}, without response.completed or "
+                    "response.incomplete",
+                ),
+                hint="A Responses API stream ends with `response.completed` (or "
+                "`response.incomplete` / `response.failed`) carrying the whole response "
+                "and its usage (OpenAI API reference, Streaming events); clients treat a "
+                "stream without it as interrupted.",
+            )
+        )
+    elif not cut_short and not record.done and record.streamed:
         reason = metrics.finish_reason
         problems.append(
             Problem(
@@ -598,7 +707,8 @@ def _stream_problems(
             )
         )
     ended = record.done or metrics.finish_reason is not None
-    if not cut_short and ended and record.streamed and not metrics.usage:
+    chat = record.api == "chat"
+    if chat and not cut_short and ended and record.streamed and not metrics.usage:
         problems.append(
             Problem(
                 code="missing_usage",
@@ -613,7 +723,7 @@ def _stream_problems(
     buffering = _buffering(metrics, thresholds)
     if buffering is not None:
         problems.append(buffering)
-    ttft = metrics.ttft
+    ttft = metrics.time_to_first_output
     if (
         (buffering is None or buffering.code != "buffered")
         and ttft is not None
@@ -787,6 +897,51 @@ def _completion_warnings(exchange: Exchange) -> tuple[dict[str, Any], list[str]]
     return metrics, found
 
 
+def _response_warnings(exchange: Exchange) -> tuple[dict[str, Any], list[str]]:
+    """Metrics and shape deviations of the non-streaming Responses API answer (the
+    ``response`` object of the OpenAI API reference)."""
+    metrics: dict[str, Any] = {
+        "status": exchange.status,
+        "time": exchange.time,
+        "content_type": exchange.headers.get("content-type"),
+        "finish_reason": None,
+        "prompt_tokens": None,
+        "completion_tokens": None,
+        "text_chars": 0,
+    }
+    found: list[str] = []
+    payload = exchange.json()
+    if exchange.content_type == "text/event-stream" or exchange.body.lstrip()[:6] == b"event:":
+        found.append("the answer to a request without `stream: true` is an event stream")
+        return metrics, found
+    if not isinstance(payload, dict):
+        found.append("the body is not a JSON object")
+        return metrics, found
+    if payload.get("object") != "response":
+        found.append(f"object is {payload.get('object')!r}, not 'response'")
+    if isinstance(payload.get("status"), str):
+        metrics["finish_reason"] = payload["status"]
+    output = payload.get("output")
+    if not isinstance(output, list):
+        found.append("output is missing")
+    else:
+        for item in output:
+            for part in item.get("content") or [] if isinstance(item, dict) else []:
+                if isinstance(part, dict) and isinstance(part.get("text"), str):
+                    metrics["text_chars"] += len(part["text"])
+    usage = payload.get("usage")
+    if isinstance(usage, dict):
+        for ours, theirs in (
+            ("prompt_tokens", "input_tokens"),
+            ("completion_tokens", "output_tokens"),
+        ):
+            if is_int(usage.get(theirs)):
+                metrics[ours] = usage[theirs]
+    else:
+        found.append("usage is missing")
+    return metrics, found
+
+
 def _discovery_metrics(exchange: Exchange, model: str) -> dict[str, Any]:
     payload = exchange.json() if exchange.status == 200 else None
     data = payload.get("data") if isinstance(payload, dict) else None
@@ -863,7 +1018,7 @@ def _compression(
                     "by chunk",
                     evidence=(
                         f"{record.run}: {metrics.chunks} chunks in "
-                        f"{metrics.reads_with_chunks} reads",
+                        f"{metrics.reads_with_events} reads",
                     ),
                     hint="It works because the server flushes the compressor per event; "
                     "proxies that recompress may still buffer it.",
@@ -954,7 +1109,9 @@ def analyse(data: CheckData, thresholds: Thresholds | None = None) -> Report:
         if discovery_problem is not None:
             problems.append(discovery_problem)
         return report()
-    refused = refusal(normal, "the chat request")
+    refused = refusal(
+        normal, "the Responses request" if data.api == "responses" else "the chat request"
+    )
     if refused is not None:
         if discovery_problem is not None and discovery_problem.code == refused.code:
             refused = Problem(
@@ -975,7 +1132,10 @@ def analyse(data: CheckData, thresholds: Thresholds | None = None) -> Report:
                 "fail. The key may lack the permission to list models.",
             )
         )
-    metrics["non_streaming"], shape = _completion_warnings(normal)
+    if data.api == "responses":
+        metrics["non_streaming"], shape = _response_warnings(normal)
+    else:
+        metrics["non_streaming"], shape = _completion_warnings(normal)
     if shape:
         warnings.append(
             Problem(

@@ -30,6 +30,9 @@ from .. import (
     ChatStreamParser,
     ChunkParseError,
     LimitExceededError,
+    ResponseStreamEvent,
+    ResponseStreamParser,
+    SSEStreamError,
     StreamAPIError,
 )
 from .._http import body_decoder
@@ -92,13 +95,16 @@ class _Feeder:
         self.streamed: bool | None = None
         self.error: StreamError | None = None
         self.finished = False
+        # the reads whose bytes completed at least one event: StreamTimings' ``reads``
+        self.event_reads: set[int] = set()
 
     def feed(self, data: bytes, read: int, at: float) -> None:
         for piece in _LINE.findall(data):
             if self.finished:
                 return
             try:
-                self.parser.receive_data(piece)
+                if self.parser.receive_data(piece):
+                    self.event_reads.add(read)
             except LimitExceededError as exc:
                 self.chunks.append(ChunkArrival(read=read, time=at, error=exc.message))
                 self.finished = True
@@ -141,6 +147,66 @@ class _Feeder:
             assert isinstance(item, ChatCompletionChunk)
             self.chunks.append(ChunkArrival(read=read, time=at, payload=item.to_dict()))
             self.on_chunk(item)
+
+
+class _ResponsesFeeder:
+    """Feeds a Responses API body to :class:`ResponseStreamParser`; records each event
+    as a chunk with its read, like :class:`_Feeder`. ``done``: the terminal event
+    (``response.completed`` / ``response.incomplete``) arrived. An event that cannot be
+    read ends the stream, as it ends a client's."""
+
+    def __init__(self, on_event: Callable[[ResponseStreamEvent], None]) -> None:
+        self.parser = ResponseStreamParser()
+        self.on_event = on_event
+        self.chunks: list[ChunkArrival] = []
+        self.done = False
+        self.streamed: bool | None = None
+        self.error: StreamError | None = None
+        self.finished = False
+        self.event_reads: set[int] = set()
+
+    def feed(self, data: bytes, read: int, at: float) -> None:
+        if self.finished:
+            return
+        if self.parser.receive_data(data):
+            self.event_reads.add(read)
+        self._drain(read, at)
+
+    def eof(self, read: int, at: float) -> None:
+        if not self.finished:
+            self.parser.receive_eof()
+            self._drain(read, at)
+            self.finished = True
+
+    def _drain(self, read: int, at: float) -> None:
+        parser = self.parser
+        while True:
+            try:
+                item = parser.next_event()
+            except StreamAPIError as exc:
+                self.error = StreamError(
+                    message=exc.message, after_chunks=len(self.chunks), time=at
+                )
+                self.finished = True
+                return
+            except SSEStreamError as exc:  # not JSON, a wrong type, a limit, not SSE
+                self.chunks.append(ChunkArrival(read=read, time=at, error=exc.message))
+                self.finished = True
+                return
+            if parser.streamed is not None and not self.streamed:
+                self.streamed = parser.streamed
+            if item is NEED_DATA:
+                return
+            if item is END:
+                self.finished = True
+                return
+            assert isinstance(item, ResponseStreamEvent)
+            self.chunks.append(ChunkArrival(read=read, time=at, payload=item.to_dict()))
+            self.on_event(item)
+            if parser.finished:
+                self.done = parser.terminal_event in ("response.completed", "response.incomplete")
+                self.finished = True
+                return
 
 
 def _parse_error(exc: ChunkParseError | LimitExceededError) -> str:
@@ -319,8 +385,10 @@ def _stream(
     observer: CheckObserver,
     secrets: Sequence[str] = (),
     budget: _Budget | None = None,
+    api: str = "chat",
 ) -> StreamRecord:
-    """One streaming request, every read and chunk timed from sending it."""
+    """One streaming request, every read and chunk (or Responses event) timed from
+    sending it."""
     import httpx
 
     accept_encoding = RUNS[run]
@@ -341,7 +409,7 @@ def _stream(
             error=_describe(exc, secrets),
             error_kind=_error_kind(exc),
         )
-        return StreamRecord(run=run, accept_encoding=accept_encoding, exchange=exchange)
+        return StreamRecord(run=run, accept_encoding=accept_encoding, exchange=exchange, api=api)
     head_time = time.perf_counter() - started
     exchange = _head("POST", url, response, head_time)
     tap: _ReadTap | None = None
@@ -361,6 +429,7 @@ def _stream(
                     body=excerpt,
                 ),
                 end_time=time.perf_counter() - started,
+                api=api,
             )
 
         def on_chunk(chunk: ChatCompletionChunk) -> None:
@@ -373,7 +442,15 @@ def _stream(
                     if delta.content:
                         observer.text(run, "content", delta.content)
 
-        feeder = _Feeder(on_chunk)
+        def on_event(event: ResponseStreamEvent) -> None:
+            kind = _RESPONSES_TEXT.get(event.type)
+            delta = event.get("delta")
+            if kind is not None and isinstance(delta, str) and delta:
+                observer.text(run, kind, delta)
+
+        feeder: _Feeder | _ResponsesFeeder = (
+            _ResponsesFeeder(on_event) if api == "responses" else _Feeder(on_chunk)
+        )
         decoder = body_decoder(exchange.headers.get("content-encoding", ""))
         tap = _ReadTap(response, started, head_time)
         decode_error = None
@@ -434,6 +511,8 @@ def _stream(
             timed_out=timed_out,
             decode_error=decode_error,
             stopped=stopped,
+            api=api,
+            event_reads=len(feeder.event_reads),
             end_time=end_time,
         )
     finally:
@@ -442,7 +521,17 @@ def _stream(
         response.close()
 
 
-def _limit_reached(feeder: _Feeder, tap: _ReadTap, budget: _Budget | None) -> str | None:
+_RESPONSES_TEXT = {
+    "response.output_text.delta": "content",
+    "response.reasoning_text.delta": "reasoning",
+    "response.reasoning_summary_text.delta": "reasoning",
+}
+"""The Responses deltas the live view shows, and their kind."""
+
+
+def _limit_reached(
+    feeder: _Feeder | _ResponsesFeeder, tap: _ReadTap, budget: _Budget | None
+) -> str | None:
     """Why the probe must stop reading a stream that has not ended, or ``None``."""
     if budget is not None and budget.expired():
         return "max_time"
@@ -487,6 +576,7 @@ def probe(
     max_tokens: int = DEFAULT_MAX_TOKENS,
     observer: CheckObserver | None = None,
     client: Any = None,
+    api: str = "chat",
 ) -> CheckData:
     """Run the requests of the check against a live endpoint and record what happened.
 
@@ -515,7 +605,16 @@ def probe(
         observer: receives the progress (live view); ``None`` for none.
         client: an ``httpx.Client`` to use (not closed); by default one is made and
             closed, without following redirects.
+        api: ``"chat"`` (``POST {base_url}/chat/completions``) or ``"responses"``
+            (``POST {base_url}/responses``, OpenAI's Responses API: ``input`` is the
+            prompt, ``max_output_tokens`` the limit, and the stream is read with
+            :class:`~ssestream.ResponseStreamParser`).
+
+    Raises:
+        ValueError: ``api`` is neither ``"chat"`` nor ``"responses"``.
     """
+    if api not in ("chat", "responses"):
+        raise ValueError(f"api must be 'chat' or 'responses', not {api!r}")
     import httpx
 
     observer = observer or CheckObserver()
@@ -534,6 +633,7 @@ def probe(
     data = CheckData(
         base_url=redact_url(base_url),
         model=model,
+        api=api,
         api_key_env=api_key_env,
         api_key_set=bool(api_key),
     )
@@ -547,19 +647,23 @@ def probe(
         data = _replace(data, discovery=discovery)
         if discovery.error is not None:
             return data
-        url = f"{base_url}/chat/completions"
-        body: dict[str, Any] = {
-            "model": model,
-            "messages": [{"role": "user", "content": prompt}],
-            "max_tokens": max_tokens,
-        }
+        url = f"{base_url}/{'responses' if api == 'responses' else 'chat/completions'}"
+        body: dict[str, Any] = (
+            {"model": model, "input": prompt, "max_output_tokens": max_tokens}
+            if api == "responses"
+            else {
+                "model": model,
+                "messages": [{"role": "user", "content": prompt}],
+                "max_tokens": max_tokens,
+            }
+        )
         shown = redact_url(url)
         observer.request("non_streaming", f"POST {shown} (stream: false)")
         options: dict[str, Any] = {"headers": headers}
         normal = _request(
             client, "POST", url, secrets, budget, json={**body, "stream": False}, **options
         )
-        if normal.status == 400 and b"max_completion_tokens" in normal.body:
+        if api == "chat" and normal.status == 400 and b"max_completion_tokens" in normal.body:
             body["max_completion_tokens"] = body.pop("max_tokens")
             normal = _request(
                 client, "POST", url, secrets, budget, json={**body, "stream": False}, **options
@@ -568,7 +672,9 @@ def probe(
         data = _replace(data, non_streaming=normal)
         if _refused(normal):
             return data
-        streaming = {**body, "stream": True, "stream_options": {"include_usage": True}}
+        streaming: dict[str, Any] = {**body, "stream": True}
+        if api == "chat":
+            streaming["stream_options"] = {"include_usage": True}
         records: list[StreamRecord] = []
         for run, accept_encoding in RUNS.items():
             if budget.expired():
@@ -585,6 +691,7 @@ def probe(
                 observer=observer,
                 secrets=secrets,
                 budget=budget,
+                api=api,
             )
             records.append(record)
             observer.response(run, record.exchange, record)

@@ -11,10 +11,10 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
-from .. import ERROR_BODY_BYTES
+from .. import ERROR_BODY_BYTES, StreamTimings
 from .._http import media_type
 
 __all__ = [
@@ -93,6 +93,7 @@ PROBLEM_CODES = (
     "stalled",
     "too_long",
     "missing_done",
+    "missing_terminal_event",
     "missing_usage",
     "slow_first_token",
 )
@@ -233,6 +234,12 @@ class StreamRecord:
             ``Content-Encoding``, corrupt gzip), or ``None``.
         stopped: why the probe stopped reading before the end (``"max_time"``,
             ``"max_chunks"`` or ``"max_reads"``), or ``None``.
+        api: ``"chat"`` (a chat-completion stream) or ``"responses"`` (a Responses API
+            stream: each event is recorded as a chunk, ``done`` means its terminal event
+            ``response.completed`` / ``response.incomplete`` arrived).
+        event_reads: reads that completed at least one event (a chunk, ``[DONE]`` or an
+            error), as :class:`~ssestream.StreamTimings` counts ``reads``; ``None`` in
+            records made without it (then the distinct reads of the chunks count).
         end_time: seconds from sending the request to the end of the body, to
             ``[DONE]``, to the error or to the failure; ``None`` without a response.
     """
@@ -250,6 +257,8 @@ class StreamRecord:
     timed_out: bool = False
     decode_error: str | None = None
     stopped: str | None = None
+    api: str = "chat"
+    event_reads: int | None = None
     end_time: float | None = None
 
 
@@ -265,10 +274,13 @@ class CheckData:
         discovery: ``GET {base}/models``.
         non_streaming: the normal chat request, or ``None`` if the check stopped before.
         streams: the streaming requests made (``identity`` first, then ``gzip``).
+        api: ``"chat"`` (``POST /chat/completions``) or ``"responses"`` (``POST
+            /responses``, OpenAI's Responses API).
     """
 
     base_url: str
     model: str
+    api: str = "chat"
     api_key_env: str = "OPENAI_API_KEY"
     api_key_set: bool = False
     discovery: Exchange | None = None
@@ -283,9 +295,11 @@ class Thresholds:
     Attributes:
         min_chunks: below this many chunks nothing is said about buffering.
         few_reads: at most this many reads for ``min_chunks`` or more chunks: buffered.
-        ttft_share: ``TTFT / total`` at or above this: buffered.
-        ttft_vs_non_streaming: ``TTFT`` at or above this share of the non-streaming
-            latency, with ``TTFT / total >= ttft_share_with_reference``: buffered.
+        ttft_share: ``first output / total`` at or above this: buffered (the first
+            output: the first reasoning or answer token, see :class:`StreamMetrics`).
+        ttft_vs_non_streaming: the time to the first output at or above this share of
+            the non-streaming latency, with ``first output / total >=
+            ttft_share_with_reference``: buffered.
         ttft_share_with_reference: see ``ttft_vs_non_streaming``.
         burst_chunks_per_read: at least this many chunks per read: the answer came in
             a burst (the evidence ``ttft_share`` and ``ttft_vs_non_streaming`` need).
@@ -295,7 +309,8 @@ class Thresholds:
         top_gaps: the share of the gaps (the largest ones) whose time is measured.
         top_gaps_share: at least this share of the time in those gaps for partial
             buffering.
-        slow_first_token: seconds; a TTFT at or above it is slow.
+        slow_first_token: seconds; a first output (reasoning or answer) this late or
+            later is slow.
     """
 
     min_chunks: int = 8
@@ -362,10 +377,18 @@ class ChunkDeviation:
 class StreamMetrics:
     """The figures of one streaming request. Times in seconds from sending the request.
 
-    ``None`` means "not measured" (no such event, or too few values).
+    ``None`` means "not measured" (no such event, or too few values). The timing
+    figures are those of :class:`~ssestream.StreamTimings` (``timings``), built by the
+    library's own ``StreamTimer`` from the probe's reads: TTFT, time to first chunk,
+    inter-chunk gaps, chunks per read and output tokens per second have one definition
+    in the project, and ``check`` reports what ``stream.timings`` gives for the same
+    stream.
 
     Attributes:
         run, accept_encoding: as in :class:`StreamRecord`.
+        api: as in :class:`StreamRecord`: for ``"responses"`` each event counts as a
+            chunk, ``done`` is the terminal event, ``finish_reason`` the final
+            ``status`` and the tokens are ``input_tokens`` / ``output_tokens``.
         status, http_version: of the response.
         headers: the response headers that matter for streaming (lower-case names;
             ``None`` when absent): Content-Type, Content-Length, Content-Encoding,
@@ -373,11 +396,14 @@ class StreamMetrics:
         streamed: ``True`` for an event stream, ``False`` for one JSON body.
         time_to_headers: to the response head.
         time_to_first_byte: to the first read of the body.
-        time_to_first_chunk: to the first chunk.
-        ttft: to the first text (content, reasoning or refusal), else to the first
-            tool-call fragment.
-        ttft_content, ttft_reasoning: to the first content (or refusal) text and to the
-            first reasoning text; both are given, and ``ttft`` is the earlier.
+        time_to_first_chunk: to the first chunk (the role chunk counts).
+        ttft: time to first token as :attr:`StreamTimings.ttft` defines it: to the first
+            non-empty content, refusal or tool-call fragment (reasoning does not count).
+        ttft_reasoning: to the first reasoning fragment.
+        time_to_first_output: the earlier of ``ttft`` and ``ttft_reasoning``, else the
+            time to the first chunk: when the user first saw something. The buffering
+            and ``slow_first_token`` verdicts rest on it, since streamed reasoning is
+            streaming working.
         time_to_last_chunk: to the last chunk.
         total_time: to the end of the body, ``[DONE]``, the error or the failure.
         generation_time: from the first chunk with text or a tool call (the first
@@ -385,33 +411,43 @@ class StreamMetrics:
         chunks: chunks received (decodable or not).
         malformed_chunks: chunks with an error deviation.
         reads: reads of the body.
-        reads_with_chunks: distinct reads that completed at least one chunk.
+        reads_with_events: reads that completed at least one event
+            (:attr:`StreamTimings.reads`).
         reads_source: ``"network"`` or ``"iter_raw"``.
-        chunks_per_read: ``chunks / reads_with_chunks``.
+        chunks_per_read: :attr:`StreamTimings.chunks_per_read` (decodable chunks over
+            ``reads_with_events``).
         bytes: body bytes as sent (compressed size if compressed).
-        inter_chunk: gaps between consecutive chunks from the first token on:
-            ``{"p50", "p90", "p99", "max", "mean"}`` (linear interpolation).
+        inter_chunk: gaps between consecutive chunks, the role chunk included:
+            ``{"p50", "p90", "p99", "max"}`` (nearest rank) from :class:`StreamTimings`,
+            and ``"mean"``.
         near_zero_gap_share: share of those gaps under ``near_zero_gap`` x the mean gap
             of their phase (reasoning, then answer; the gap between them left out).
         largest_gaps_share: share of the first-to-last-chunk time spent in the largest
             ``top_gaps`` of the gaps (each measured in its phase's mean gap).
         bursts: groups of chunks separated by gaps that are not near zero.
-        ttft_share: ``ttft / total_time``.
-        ttft_vs_non_streaming: ``ttft`` / the non-streaming request's latency.
+        first_output_share: ``time_to_first_output / total_time``.
+        first_output_vs_non_streaming: ``time_to_first_output`` / the non-streaming
+            request's latency.
         done: ``[DONE]`` arrived.
         usage: whether some chunk carried ``usage``.
         usage_chunks: how many chunks carried it.
         prompt_tokens, completion_tokens: from the last ``usage`` seen.
-        tokens_per_second: ``completion_tokens / generation_time``.
+        tokens_per_second: :attr:`StreamTimings.output_tokens_per_second`: output tokens
+            over the time from the first output to the last chunk.
+        tokens_source: ``"usage"`` (``completion_tokens`` sent) or ``"counted"``
+            (chunks counted), as in :class:`StreamTimings`.
         finish_reason: the last non-null ``finish_reason`` of choice 0.
         text_chars: characters of content and reasoning text received.
         error_in_stream: the server's error message, or ``None``.
         transport_error: the transport failure, or ``None``.
         timed_out: the read timeout fired.
+        timings: the :class:`~ssestream.StreamTimings` of the stream (in the JSON form,
+            its ``to_dict()``).
     """
 
     run: str
     accept_encoding: str
+    api: str = "chat"
     status: int | None = None
     http_version: str | None = None
     headers: dict[str, str | None] = field(default_factory=dict)
@@ -420,15 +456,15 @@ class StreamMetrics:
     time_to_first_byte: float | None = None
     time_to_first_chunk: float | None = None
     ttft: float | None = None
-    ttft_content: float | None = None
     ttft_reasoning: float | None = None
+    time_to_first_output: float | None = None
     time_to_last_chunk: float | None = None
     total_time: float | None = None
     generation_time: float | None = None
     chunks: int = 0
     malformed_chunks: int = 0
     reads: int = 0
-    reads_with_chunks: int = 0
+    reads_with_events: int = 0
     reads_source: str = "network"
     chunks_per_read: float | None = None
     bytes: int = 0
@@ -436,23 +472,29 @@ class StreamMetrics:
     near_zero_gap_share: float | None = None
     largest_gaps_share: float | None = None
     bursts: int | None = None
-    ttft_share: float | None = None
-    ttft_vs_non_streaming: float | None = None
+    first_output_share: float | None = None
+    first_output_vs_non_streaming: float | None = None
     done: bool = False
     usage: bool = False
     usage_chunks: int = 0
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     tokens_per_second: float | None = None
+    tokens_source: str = "counted"
     finish_reason: str | None = None
     text_chars: int = 0
     error_in_stream: str | None = None
     transport_error: str | None = None
     timed_out: bool = False
+    timings: StreamTimings = field(default_factory=StreamTimings)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form: every attribute by name, floats rounded to microseconds."""
-        return {key: rounded(value) for key, value in asdict(self).items()}
+        data = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        data["headers"] = dict(self.headers)
+        data["inter_chunk"] = dict(self.inter_chunk)
+        data["timings"] = self.timings.to_dict()
+        return {key: rounded(value) for key, value in data.items()}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

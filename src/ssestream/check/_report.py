@@ -129,18 +129,15 @@ def render_report(report: Report, console: Any, thresholds: Thresholds) -> None:
         row("time to first byte", lambda m: _t(m["time_to_first_byte"]))
         row("time to first chunk", lambda m: _t(m["time_to_first_chunk"]))
         row("TTFT", lambda m: _t(m["ttft"]))
-        if any(
-            m["ttft_content"] is not None
-            and m["ttft_reasoning"] is not None
-            and m["ttft_content"] != m["ttft_reasoning"]
-            for m in runs
-        ):
-            row("  first reasoning", lambda m: _t(m["ttft_reasoning"]))
-            row("  first content", lambda m: _t(m["ttft_content"]))
+        if any(m["ttft_reasoning"] is not None for m in runs):
+            row("first reasoning", lambda m: _t(m["ttft_reasoning"]))
         row("last chunk", lambda m: _t(m["time_to_last_chunk"]))
         row("total", lambda m: _t(m["total_time"]))
-        row("TTFT / total", lambda m: _share(m["ttft_share"]))
-        row("TTFT / non-streaming", lambda m: _share(m["ttft_vs_non_streaming"]))
+        row("first output / total", lambda m: _share(m["first_output_share"]))
+        row(
+            "first output / non-streaming",
+            lambda m: _share(m["first_output_vs_non_streaming"]),
+        )
         row(
             "chunks",
             lambda m: (
@@ -148,7 +145,7 @@ def render_report(report: Report, console: Any, thresholds: Thresholds) -> None:
                 + (f" ({m['malformed_chunks']} malformed)" if m["malformed_chunks"] else "")
             ),
         )
-        row("reads (with chunks)", lambda m: f"{m['reads']} ({m['reads_with_chunks']})")
+        row("reads (with events)", lambda m: f"{m['reads']} ({m['reads_with_events']})")
         row(
             "chunks per read",
             lambda m: "-" if m["chunks_per_read"] is None else f"{m['chunks_per_read']:.1f}",
@@ -166,13 +163,19 @@ def render_report(report: Report, console: Any, thresholds: Thresholds) -> None:
         )
         row(
             "output tokens/s",
-            lambda m: "-" if m["tokens_per_second"] is None else f"{m['tokens_per_second']:.1f}",
+            lambda m: (
+                "-"
+                if m["tokens_per_second"] is None
+                else f"{m['tokens_per_second']:.1f}"
+                + (" (counted)" if m["tokens_source"] == "counted" else "")
+            ),
         )
         row(
             "completion tokens",
             lambda m: str(m["completion_tokens"] if m["completion_tokens"] is not None else "-"),
         )
-        row("[DONE]", lambda m: "yes" if m["done"] else "no")
+        responses = any(m.get("api") == "responses" for m in runs)
+        row("terminal event" if responses else "[DONE]", lambda m: "yes" if m["done"] else "no")
         row("usage", lambda m: "yes" if m["usage"] else "no")
         row("finish_reason", lambda m: str(m["finish_reason"]))
         console.print(table)

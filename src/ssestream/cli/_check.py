@@ -23,11 +23,15 @@ from ..check import (
 )
 from ._parser import DEFAULT_TIMEOUT, DEMO_TIMEOUT
 
-__all__ = ["DEMO_RECORDING", "run"]
+__all__ = ["DEMO_RECORDING", "DEMO_RESPONSES_RECORDING", "run"]
 
 DEMO_RECORDING = "zai-glm-4.7-flash-tool-turn1.sse"
 """The bundled recording ``--demo`` serves: reasoning, an answer, a tool call, usage and
 ``[DONE]`` in 82 events."""
+
+DEMO_RESPONSES_RECORDING = "openai-responses-gpt-5-reasoning-tool.sse"
+"""The bundled recording ``--demo --api responses`` serves: OpenAI gpt-5's Responses
+stream, a reasoning summary and a function call in 94 events."""
 
 
 def run(args: argparse.Namespace) -> int:
@@ -81,6 +85,7 @@ def run(args: argparse.Namespace) -> int:
         "max_tokens": args.max_tokens,
         "observer": observer,
         "api_key_env": args.api_key_env,
+        "api": args.api,
     }
     if args.demo:
         try:
@@ -139,12 +144,14 @@ def _targets(urls: list[str], models: list[str]) -> list[tuple[str, str]] | None
 def _demo(
     fault: str, pace: Any, thresholds: Thresholds, options: dict[str, Any], console: Any
 ) -> CheckData:
-    """Serve the bundled recording with ``fault`` on loopback and probe it."""
+    """Serve the bundled recording (of the API in ``options``) with ``fault`` on loopback
+    and probe it."""
     from importlib import resources
 
     from ..testing import create_app, running_server
 
-    with resources.as_file(resources.files("ssestream") / "_data" / DEMO_RECORDING) as path:
+    name = DEMO_RESPONSES_RECORDING if options.get("api") == "responses" else DEMO_RECORDING
+    with resources.as_file(resources.files("ssestream") / "_data" / name) as path:
         app = create_app(
             [path], pace=pace, fault=fault, first_token_delay=thresholds.slow_first_token + 1.0
         )
@@ -155,6 +162,6 @@ def _demo(
         if console is not None:
             console.print(
                 f"[bold]ssestream check --demo[/]: the built-in server at {url}/v1 replays "
-                f"{DEMO_RECORDING} with fault [bold]{fault}[/]"
+                f"{name} with fault [bold]{fault}[/]"
             )
         return probe(f"{url}/v1", model, **options)

@@ -28,6 +28,9 @@ DEMO_RECORDINGS = {
     "reasoning": "deepseek-reasoner-reasoning.sse",
     "parallel-tools": "openai-gpt-5-multi-tool-turn1.sse",
     "error": "openai-gpt-4.1-midstream-error.sse",
+    "responses": "openai-responses-gpt-5-reasoning-tool.sse",
+    "responses-text": "openrouter-responses-gpt-oss-20b.sse",
+    "responses-error": "openai-responses-error.sse",
 }
 """``demo --recording`` name -> the bundled file in ``ssestream/_data``."""
 
@@ -78,7 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser(
         "demo",
         help="replay a bundled real recording, printing the text as it streams",
-        description="Replay a bundled real provider recording through ChatStream.",
+        description="Replay a bundled real provider recording through ChatStream (or "
+        "ResponseStream, for the responses* recordings of the Responses API).",
     )
     demo.add_argument(
         "--recording",
@@ -214,6 +218,13 @@ def _add_check_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="VAR",
         help="environment variable holding the API key, sent as Authorization: Bearer "
         "(default OPENAI_API_KEY; unset: no key, fine for local servers). Never printed.",
+    )
+    parser.add_argument(
+        "--api",
+        choices=["chat", "responses"],
+        default="chat",
+        help="which streaming API to probe: chat (POST /chat/completions, the default) or "
+        "responses (POST /responses, OpenAI's Responses API)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object for machines")
     parser.add_argument(

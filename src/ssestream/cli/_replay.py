@@ -1,9 +1,13 @@
 """``ssestream replay FILE``: decode a recorded body through the real stack.
 
-A ``.sse`` file is one response body; a ``.jsonl`` recording has each chat exchange
-replayed in turn (its body decoded first if it was compressed). The bytes go through
-:class:`ssestream.ChatStream` in small reads, the text is printed as it streams, then the
-rebuilt completion is summarised (or, with ``--json``, one JSON line per stream).
+A ``.sse`` file is one response body; a ``.jsonl`` recording has each chat-completion or
+Responses exchange replayed in turn (its body decoded first if it was compressed). The
+bytes go through :class:`ssestream.ChatStream` in small reads, or through
+:class:`ssestream.ResponseStream` for a Responses API stream (recognised by
+:func:`ssestream.testing.is_responses_exchange`: the recorded path, else the first
+event's name or ``type``); the text and the tool calls are printed as they stream, then
+the rebuilt completion or response is summarised (or, with ``--json``, one JSON line
+per stream).
 """
 
 from __future__ import annotations
@@ -13,11 +17,20 @@ import sys
 import time
 from collections.abc import Iterator
 
-from .. import ChatStream, SSEStreamError
-from ..testing import Exchange, Read, decoded_exchange, load_recording, no_events_reason
-from ._output import Printer, json_record, summary
+from .. import ChatStream, ChunkEvent, ResponseStream, SSEStreamError
+from ..testing import (
+    Exchange,
+    Read,
+    decoded_exchange,
+    is_responses_exchange,
+    load_recording,
+    no_events_reason,
+)
+from ._output import Printer, json_record, response_json_record, response_summary, summary
 
 __all__ = ["replay_body", "run"]
+
+_REPLAYED = ("/chat/completions", "/responses")  # the paths whose exchanges are replayed
 
 
 def _pieces(body: bytes, size: int) -> Iterator[bytes]:
@@ -33,9 +46,23 @@ def replay_body(
     read_size: int,
     as_json: bool,
     exchange: int | None = None,
+    responses: bool | None = None,
 ) -> int:
     """Replay ``body`` through :class:`ChatStream` in reads of ``read_size`` bytes,
-    printing its text as it streams (or one JSON line); returns the exit status."""
+    printing its text and tool calls as they stream, from ``stream.events()`` (or one
+    JSON line); returns the exit status. A Responses stream (``responses``, or when
+    ``None`` recognised from the body) goes through :class:`ResponseStream` instead."""
+    if responses is None:
+        responses = is_responses_exchange(Exchange(reads=(Read(t=0.0, data=body),)))
+    if responses:
+        return _replay_responses(
+            body,
+            label=label,
+            delay=delay,
+            read_size=read_size,
+            as_json=as_json,
+            exchange=exchange,
+        )
     out = sys.stdout
     stream = ChatStream(_pieces(body, read_size))
     printer = Printer(out)
@@ -44,12 +71,13 @@ def replay_body(
     if not as_json:
         out.write(f"{label}\n\n")
     try:
-        for chunk in stream:
-            chunks += 1
-            if not as_json:
-                printer.chunk(chunk)
-            if delay:
-                time.sleep(delay)
+        for event in stream.events():
+            if isinstance(event, ChunkEvent):
+                chunks += 1
+                if delay:
+                    time.sleep(delay)
+            elif not as_json:
+                printer.event(event)
     except SSEStreamError as exc:
         error = exc
     completion = stream.completion
@@ -60,6 +88,45 @@ def replay_body(
     else:
         printer.end()
         summary(stream, completion, chunks, out)
+    if error is not None:
+        sys.stderr.write(f"error: {type(error).__name__}: {error.message}\n")
+        return 1
+    return 1 if stream.interrupted else 0
+
+
+def _replay_responses(
+    body: bytes,
+    *,
+    label: str,
+    delay: float,
+    read_size: int,
+    as_json: bool,
+    exchange: int | None,
+) -> int:
+    """:func:`replay_body` for a Responses API stream."""
+    out = sys.stdout
+    stream = ResponseStream(_pieces(body, read_size))
+    printer = Printer(out)
+    events = 0
+    error: SSEStreamError | None = None
+    if not as_json:
+        out.write(f"{label}\n\n")
+    try:
+        for event in stream.events():
+            events += 1
+            if not as_json:
+                printer.response_event(event)
+            if delay:
+                time.sleep(delay)
+    except SSEStreamError as exc:
+        error = exc
+    if as_json:
+        extra = {} if exchange is None else {"exchange": exchange}
+        out.write(response_json_record(stream, events, error, **extra))
+        out.flush()
+    else:
+        printer.end()
+        response_summary(stream, events, out)
     if error is not None:
         sys.stderr.write(f"error: {type(error).__name__}: {error.message}\n")
         return 1
@@ -88,18 +155,20 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _replay_recording(args: argparse.Namespace) -> int:
-    """Replay each chat exchange of a ``.jsonl`` recording (its body decoded if compressed)."""
+    """Replay each chat-completion or Responses exchange of a ``.jsonl`` recording (its
+    body decoded if compressed)."""
     try:
         exchanges = [
             decoded_exchange(exchange)
             for exchange in load_recording(args.file)
-            if exchange.request is None or exchange.request.path.endswith("/chat/completions")
+            if exchange.request is None
+            or exchange.request.path.split("?", 1)[0].rstrip("/").endswith(_REPLAYED)
         ]
     except (OSError, ValueError) as exc:  # RecordingFormatError is a ValueError
         sys.stderr.write(f"error: cannot replay {args.file}: {exc}\n")
         return 2
     if not exchanges:
-        sys.stderr.write(f"error: {args.file} holds no chat-completion exchange\n")
+        sys.stderr.write(f"error: {args.file} holds no chat-completion or Responses exchange\n")
         return 2
     options = {"delay": args.delay, "read_size": args.read_size, "as_json": args.json}
     statuses = [0]
@@ -111,5 +180,8 @@ def _replay_recording(args: argparse.Namespace) -> int:
             continue
         body = exchange.body
         label = f"ssestream replay: {args.file}, exchange {number} ({len(body)} bytes)"
-        statuses.append(replay_body(body, label=label, exchange=number, **options))
+        responses = is_responses_exchange(exchange)
+        statuses.append(
+            replay_body(body, label=label, exchange=number, responses=responses, **options)
+        )
     return max(statuses)

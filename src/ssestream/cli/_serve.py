@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
         err.write(
             f"ssestream serve: {app.state.exchanges} exchange(s) from "
             f"{len(args.recordings)} recording(s); models: {models}\n"
-            f"pace: {args.pace}  fault: {args.fault}\n"
+            f"routes: {', '.join(app.state.routes)}  pace: {args.pace}  fault: {args.fault}\n"
             f"base URL: {url}/v1  (e.g. OPENAI_BASE_URL={url}/v1)\n"
         )
         err.flush()

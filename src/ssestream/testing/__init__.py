@@ -32,6 +32,7 @@ from ._faults import (
     PARTIAL_BUFFER_BURSTS,
     Pace,
     decoded_exchange,
+    is_responses_exchange,
     no_events_reason,
 )
 from ._plan import BAD_GATEWAY_502, RATE_LIMIT_429, SERVER_ERROR_500, CutWith, ErrorResponse, Split
@@ -93,6 +94,7 @@ __all__ = [
     "UnmatchedRequestError",
     "create_app",
     "decoded_exchange",
+    "is_responses_exchange",
     "load_recording",
     "no_events_reason",
     "running_server",

@@ -27,8 +27,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from .._decoder import SSEDecoder
+from .._encoder import encode_chunk, encode_event
 from .._exceptions import SSEStreamError, StreamAPIError
 from .._http import body_decoder, media_type
+from .._responses_streams import ResponseStream
+from .._responses_types import Response, looks_like_responses_event
 from .._streams import ChatStream
 from .._types import ChatCompletion, ChoiceDelta
 from ._plan import (
@@ -223,6 +227,35 @@ def no_events_reason(exchange: Exchange) -> str | None:
     return "no server-sent events found (expected `data:` lines, each event ending in a blank line)"
 
 
+_SNIFF_BYTES = 65536  # how much of a body is_responses_exchange reads
+
+
+def is_responses_exchange(exchange: Exchange) -> bool:
+    """Whether ``exchange`` is an OpenAI Responses API exchange, not a chat completion.
+
+    By the request's path when it was recorded (``.../responses``), else (a ``.sse``
+    file) by the first event of the body that carries a JSON object, as
+    :func:`ssestream.looks_like_responses_event` reads it: an ``event:`` name starting
+    with ``response.`` (OpenAI, Azure), or a data-only event whose ``type`` does
+    (OpenRouter). Reads at most the first 64 KiB of the body.
+    """
+    request = exchange.request
+    if request is not None:
+        path = request.path.split("?", 1)[0].rstrip("/")
+        if path.endswith("/responses"):
+            return True
+        if path.endswith("/chat/completions"):
+            return False
+    decoder = SSEDecoder(max_line_bytes=None, max_event_bytes=None)
+    for event in decoder.feed(exchange.body[:_SNIFF_BYTES]):
+        payload = _payload(event.data)
+        if looks_like_responses_event(event, payload):
+            return True
+        if payload is not None:
+            return False
+    return False
+
+
 def _untimed(exchange: Exchange) -> bool:
     """Whether the exchange carries no timing at all (a ``.sse`` body: everything at 0)."""
     return (
@@ -313,7 +346,9 @@ def _with_data(segment: _Segment, data: str) -> _Segment:
         field = line.rstrip(b"\r\n").removeprefix(_BOM)
         if field == b"data" or field.startswith(b"data:"):
             if not placed:
-                lines.extend(b"data: " + part.encode() + b"\n" for part in data.split("\n"))
+                # the event's data lines, as the public encoder writes them: all of its
+                # bytes but the blank line that would end the event here
+                lines.append(encode_event(data)[:-1])
                 placed = True
             continue
         lines.append(line)
@@ -365,12 +400,32 @@ def _error_in_stream(exchange: Exchange) -> Exchange:
     keep = min(_STREAM_ERROR_AFTER, max(1, len(chunks) // 2))
     last = chunks[keep - 1]
     t = segments[chunks[keep]].t if keep < len(chunks) else segments[last].t
-    error = _Segment(t, b"data: " + _dumps(_STREAM_ERROR).encode() + b"\n\n", None)
+    error = _Segment(t, encode_chunk(_STREAM_ERROR), None)  # OpenAI frames it as a chunk
     return _from_segments(exchange, [*segments[: last + 1], error], end_t=t)
 
 
+_OUTPUT_DELTAS = frozenset(
+    {
+        "response.output_text.delta",
+        "response.refusal.delta",
+        "response.function_call_arguments.delta",
+        "response.custom_tool_call_input.delta",
+        "response.mcp_call_arguments.delta",
+        "response.reasoning_text.delta",
+        "response.reasoning_summary_text.delta",
+    }
+)
+"""The Responses API deltas that carry output (OpenAI API reference, "Streaming
+events"): those whose first one ``slow-first-token`` delays. The same types as
+:class:`~ssestream.ResponseStreamParser`'s first-token table (a test compares them)."""
+
+
 def _carries_token(data: str | None) -> bool:
+    """Whether the event carries output: a chunk with text or a tool call, or a
+    Responses delta event with a non-empty ``delta``."""
     payload = _payload(data)
+    if payload is not None and payload.get("type") in _OUTPUT_DELTAS:
+        return bool(payload.get("delta"))
     choices = payload.get("choices") if payload is not None else None
     if not isinstance(choices, list):
         return False
@@ -414,10 +469,9 @@ def _split_at(exchange: Exchange, offset: int) -> Exchange:
     return dataclasses.replace(exchange, reads=tuple(reads))
 
 
-def _json_exchange(
-    exchange: Exchange, completion: ChatCompletion, error: Exception | None
-) -> Exchange:
-    """The non-streaming answer: the rebuilt ``chat.completion``, sent whole at the end.
+def _json_exchange(exchange: Exchange, result: dict[str, Any], error: Exception | None) -> Exchange:
+    """The non-streaming answer: the rebuilt ``chat.completion`` or Responses ``response``
+    object (``result``, as JSON data), sent whole at the end.
 
     A recorded error status is answered as recorded; a stream that carried an error
     becomes a 500 with OpenAI's error JSON.
@@ -439,7 +493,7 @@ def _json_exchange(
         body = json.dumps({"error": fields}, indent=2).encode() + b"\n"
     else:
         status, headers = 200, (("content-type", "application/json"),)
-        body = json.dumps(completion.to_dict(), indent=2, ensure_ascii=False).encode() + b"\n"
+        body = json.dumps(result, indent=2, ensure_ascii=False).encode() + b"\n"
     return Exchange(
         request=exchange.request,
         status_code=status,
@@ -532,8 +586,10 @@ def _delayed_from(plan: Plan, offset: int, delay: float) -> Plan:
 
 @dataclass(frozen=True, slots=True)
 class _Entry:
-    """One servable exchange: its model and its two plans."""
+    """One servable exchange: its API (``"chat"`` or ``"responses"``), its model and its
+    two plans."""
 
+    kind: str
     model: str | None
     created: int | None
     stream: Plan
@@ -550,6 +606,18 @@ def _rebuild(body: bytes) -> tuple[ChatCompletion, SSEStreamError | None]:
     except SSEStreamError as exc:
         return stream.completion, exc
     return stream.completion, None
+
+
+def _rebuild_response(body: bytes) -> tuple[Response, SSEStreamError | None]:
+    """The response a client rebuilds from a Responses stream (:class:`ResponseStream`),
+    and the error the stream raised, if any."""
+    stream = ResponseStream([body], max_line_bytes=None, max_event_bytes=None)
+    try:
+        for _ in stream:
+            pass
+    except SSEStreamError as exc:
+        return stream.snapshot, exc
+    return stream.snapshot, None
 
 
 def _check_pace(pace: Pace) -> float | None:
@@ -591,20 +659,25 @@ class Catalog:
         for recording in recordings:
             for number, exchange in enumerate(recording):
                 request = exchange.request
-                if request is not None and not request.path.endswith("/chat/completions"):
+                path = request.path.split("?", 1)[0].rstrip("/") if request is not None else ""
+                if request is not None and not path.endswith(("/chat/completions", "/responses")):
                     continue
                 try:
                     self.entries.append(self._entry(exchange))
                 except ValueError as exc:
                     raise ValueError(f"{recording.source}, exchange {number}: {exc}") from None
         if not self.entries:
-            raise ValueError("the recordings hold no chat-completion exchange")
-        models = {entry.model for entry in self.entries}
-        self._by_model: dict[str | None, list[int]] = {}
-        if len(models) > 1:  # match by model only when there is a choice to make
-            for index, entry in enumerate(self.entries):
-                self._by_model.setdefault(entry.model, []).append(index)
-        self._next: dict[str | None, int] = {}
+            raise ValueError("the recordings hold no chat-completion or Responses exchange")
+        self._by_model: dict[tuple[str, str | None], list[int]] = {}
+        self._by_kind: dict[str, list[int]] = {}
+        for index, entry in enumerate(self.entries):
+            self._by_kind.setdefault(entry.kind, []).append(index)
+        for kind, indexes in self._by_kind.items():
+            models = {self.entries[index].model for index in indexes}
+            if len(models) > 1:  # match by model only when there is a choice to make
+                for index in indexes:
+                    self._by_model.setdefault((kind, self.entries[index].model), []).append(index)
+        self._next: dict[tuple[str, str | None], int] = {}
 
     def _entry(self, exchange: Exchange) -> _Entry:
         exchange = decoded_exchange(exchange)
@@ -619,10 +692,18 @@ class Catalog:
         )
         if _untimed(exchange):
             exchange = _retimed(exchange, self._event_gap)
-        completion, error = _rebuild(exchange.body)
+        kind = "responses" if is_responses_exchange(exchange) else "chat"
         request = exchange.request
-        model = request.model if request is not None and request.model else completion.model
-        as_json = _json_exchange(exchange, completion, error)
+        model: str | None
+        if kind == "responses":
+            response, error = _rebuild_response(exchange.body)
+            model, created, result = response.model, response.created_at, response.to_dict()
+        else:
+            completion, error = _rebuild(exchange.body)
+            model, created, result = completion.model, completion.created, completion.to_dict()
+        if request is not None and request.model:
+            model = request.model
+        as_json = _json_exchange(exchange, result, error)
         fault = self.fault
         rng = random.Random(0)
         replacement = _REPLACEMENTS.get(fault)
@@ -676,16 +757,28 @@ class Catalog:
             stream_plan = _bursts(stream_plan)
         elif first_token is not None:
             stream_plan = _delayed_from(stream_plan, first_token, self._first_token_delay)
-        return _Entry(model=model, created=completion.created, stream=stream_plan, json=json_plan)
+        return _Entry(kind=kind, model=model, created=created, stream=stream_plan, json=json_plan)
 
-    def pick(self, model: str | None) -> _Entry:
-        """The entry that answers a request for ``model``: the next one (cycling) among
-        the entries of that model when the recordings hold several models and this is
-        one of them, else the next among all entries."""
-        key = model if model in self._by_model else None
-        indexes = self._by_model.get(key) if key is not None else None
+    def serves(self, kind: str) -> bool:
+        """Whether the recordings hold exchanges of ``kind`` (``"chat"``, ``"responses"``)."""
+        return kind in self._by_kind
+
+    def pick(self, model: str | None, kind: str = "chat") -> _Entry:
+        """The entry that answers a request for ``model`` on the API ``kind`` (``"chat"``
+        or ``"responses"``): the next one (cycling) among that API's entries of that
+        model when they hold several models and this is one of them, else the next
+        among all of that API's entries.
+
+        Raises:
+            LookupError: no entry of that ``kind`` (see :meth:`serves`).
+        """
+        if kind not in self._by_kind:
+            raise LookupError(f"the recordings hold no {kind} exchange")
+        key = (kind, model)
+        indexes = self._by_model.get(key)
         if indexes is None:
-            indexes = list(range(len(self.entries)))
+            key = (kind, None)
+            indexes = self._by_kind[kind]
         number = self._next.get(key, 0)
         self._next[key] = number + 1
         return self.entries[indexes[number % len(indexes)]]

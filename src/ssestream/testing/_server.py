@@ -156,18 +156,27 @@ def create_app(
       planned read written as one HTTP chunk at its due time; otherwise the
       ``chat.completion`` JSON rebuilt from the stream (by
       :class:`ssestream.ChatCompletionAccumulator`), sent when the recorded stream ends.
+    * ``POST /v1/responses``: the same for the recorded OpenAI Responses API exchanges
+      (recognised by :func:`~ssestream.testing.is_responses_exchange`); without
+      ``"stream": true`` the ``response`` object rebuilt by
+      :class:`ssestream.ResponseStream`. The faults that
+      rewrite chunks (``malformed``, ``no-usage``, ``error-in-stream``, ``no-done``)
+      leave a Responses stream as recorded; the others apply as to chat.
+
+    A route whose API has no recording answers 404 with OpenAI's error JSON.
 
     Any API key is accepted. Other paths answer 404 with OpenAI's error JSON.
 
     The app's ``state`` holds ``models`` (the model names served), ``exchanges`` (how
-    many) and ``longest_silence``: the longest wait, in seconds, for the next byte of any
-    planned response (the non-streaming answer waits for the whole recorded stream), so
-    that a client's read timeout can be set above it.
+    many), ``routes`` (the POST routes that have recordings) and ``longest_silence``:
+    the longest wait, in seconds, for the next byte of any planned response (the
+    non-streaming answer waits for the whole recorded stream), so that a client's read
+    timeout can be set above it.
 
     Args:
         recordings: loaded :class:`~ssestream.testing.Recording` s or paths (``.sse``
             bodies, ``.jsonl`` recordings). Exchanges recorded for other paths than
-            ``/chat/completions`` are left out.
+            ``/chat/completions`` and ``/responses`` are left out.
         pace: ``"recorded"`` (the recorded timing), ``"none"`` (no delay at all) or a
             speed factor (the recorded times divided by it).
         fault: one of :data:`FAULTS` (``"none"``: healthy).
@@ -184,7 +193,7 @@ def create_app(
 
     Raises:
         ValueError: an unknown fault, a bad pace or delay, recordings without any chat
-            exchange, or a recorded body that cannot be decoded.
+            or Responses exchange, or a recorded body that cannot be decoded.
         RecordingFormatError: a ``.jsonl`` file is not a valid recording.
         OSError: a file cannot be read.
         ModuleNotFoundError: starlette is not installed: the message names the ``cli``
@@ -280,9 +289,19 @@ def create_app(
         return JSONResponse({"object": "list", "data": catalog.models()})
 
     async def chat_completions(request: Request) -> Response:
+        return await answer(request, "chat")
+
+    async def responses(request: Request) -> Response:
+        return await answer(request, "responses")
+
+    async def answer(request: Request, kind: str) -> Response:
         start = anyio.current_time()
         if catalog.fault == "auth":
             return error(AUTH_401)
+        if not catalog.serves(kind):
+            what = "chat-completion" if kind == "chat" else "Responses API"
+            message = f"This server was given no {what} recording: {request.url.path} has none."
+            return error(_openai_error(404, message, "invalid_request_error"))
         body = await read_body(request)
         if isinstance(body, Response):
             return body
@@ -299,7 +318,7 @@ def create_app(
                 )
             )
         model = payload.get("model")
-        entry = catalog.pick(model if isinstance(model, str) else None)
+        entry = catalog.pick(model if isinstance(model, str) else None, kind)
         plan = entry.stream if payload.get("stream") is True else entry.json
         return await respond(plan, start)
 
@@ -313,11 +332,17 @@ def create_app(
         + [
             Route(path, chat_completions, methods=["POST"])
             for path in ("/v1/chat/completions", "/chat/completions")
-        ],
+        ]
+        + [Route(path, responses, methods=["POST"]) for path in ("/v1/responses", "/responses")],
         exception_handlers={404: not_found, 405: not_found},
     )
     app.state.models = [model["id"] for model in catalog.models()]
     app.state.exchanges = len(catalog.entries)
+    app.state.routes = [
+        route
+        for kind, route in (("chat", "/v1/chat/completions"), ("responses", "/v1/responses"))
+        if catalog.serves(kind)
+    ]
     app.state.longest_silence = max(
         max(longest_silence(entry.stream), longest_silence(entry.json)) for entry in catalog.entries
     )

@@ -211,12 +211,11 @@ def test_check_responses_reports_what_stream_timings_gives(path: Path, size: int
 
 
 def test_the_tools_know_the_responses_output_deltas_the_parser_knows() -> None:
-    """The tools may not import the parser's private table: their copies must equal it
-    (the first token of check, of serve's slow-first-token and of ResponseStream.timings
-    is one definition)."""
-    from ssestream._responses_parser import _FIRST_TOKEN
+    """The first token of check, of serve's slow-first-token and of
+    ResponseStream.timings is one definition: the parser's table, used by all three."""
+    from ssestream._responses_parser import OUTPUT_DELTAS
     from ssestream.check._analysis import _OUTPUT_DELTAS as CHECK
     from ssestream.testing._faults import _OUTPUT_DELTAS as SERVE
 
-    assert CHECK == _FIRST_TOKEN
-    assert set(SERVE) == set(_FIRST_TOKEN)
+    assert CHECK is OUTPUT_DELTAS
+    assert set(SERVE) == set(OUTPUT_DELTAS)

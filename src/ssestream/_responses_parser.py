@@ -43,7 +43,8 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from types import MappingProxyType
+from typing import Any, Final, TypeVar
 
 from ._decoder import DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_LINE_BYTES, ServerSentEvent
 from ._exceptions import ChunkParseError, PartialJSONError, SSEStreamError, StreamAPIError
@@ -69,7 +70,7 @@ from ._responses_types import (
 )
 from ._timings import Clock
 
-__all__ = ["ResponseMismatch", "ResponseStreamParser"]
+__all__ = ["ResponseMismatch", "ResponseStreamParser"]  # and OUTPUT_DELTAS, for the tools
 
 _E = TypeVar("_E", bound=SSEStreamError)
 
@@ -287,16 +288,22 @@ def _compare(
 # --------------------------------------------------------------------------- the parser
 
 _COMPLETE = frozenset({"response.completed", "response.incomplete"})
-# The deltas that carry the first token, for the timings, and the chat field each is.
-_FIRST_TOKEN = {
-    "response.output_text.delta": "content",
-    "response.refusal.delta": "refusal",
-    "response.function_call_arguments.delta": "tool_calls",
-    "response.custom_tool_call_input.delta": "tool_calls",
-    "response.mcp_call_arguments.delta": "tool_calls",
-    "response.reasoning_text.delta": "reasoning_content",
-    "response.reasoning_summary_text.delta": "reasoning_content",
-}
+OUTPUT_DELTAS: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        "response.output_text.delta": "content",
+        "response.refusal.delta": "refusal",
+        "response.function_call_arguments.delta": "tool_calls",
+        "response.custom_tool_call_input.delta": "tool_calls",
+        "response.mcp_call_arguments.delta": "tool_calls",
+        "response.reasoning_text.delta": "reasoning_content",
+        "response.reasoning_summary_text.delta": "reasoning_content",
+    }
+)
+"""The Responses API deltas that carry output (OpenAI API reference, "Streaming events"),
+each mapped to the chat delta field it is to the timer: the first of them is the first
+token of :attr:`ResponseStreamParser.timings`, of ``ssestream check --api responses``
+and of ``serve``'s slow-first-token fault (one definition)."""
+
 _NO_PARTIAL: Any = object()
 
 
@@ -513,7 +520,7 @@ class ResponseStreamParser(BaseStreamParser):
                 raise self.abort(self._api_error(payload, event, kind))
             self.stop()  # nothing after the terminal event is read
         self._arrivals.append(self._arrival)
-        if self._looking and kind in _FIRST_TOKEN:
+        if self._looking and kind in OUTPUT_DELTAS:
             self._look(kind, payload)
         view = _VIEWS.get(kind, ResponseStreamEvent)(payload)
         if self._partial is not _NO_PARTIAL:
@@ -558,7 +565,7 @@ class ResponseStreamParser(BaseStreamParser):
         chat shape its ``look`` reads (the same definitions for both APIs)."""
         delta = payload.get("delta")
         if type(delta) is str and delta:
-            self._looking = self.timer.look({"choices": [{"delta": {_FIRST_TOKEN[kind]: delta}}]})
+            self._looking = self.timer.look({"choices": [{"delta": {OUTPUT_DELTAS[kind]: delta}}]})
 
     def _usage(self) -> Mapping[str, Any] | None:
         """The usage so far in the timer's terms: ``output_tokens`` counts the output."""

@@ -106,6 +106,7 @@ from typing import Any
 from .. import ChatCompletionChunk, StreamTimings
 from .._http import media_type
 from .._parser import error_fields  # the parser's reading of error payloads
+from .._responses_parser import OUTPUT_DELTAS
 from .._timings import StreamTimer  # stream.timings' own figures
 from ._records import (
     MAX_CHUNKS,
@@ -161,8 +162,9 @@ def stream_timings(record: StreamRecord) -> StreamTimings:
         if responses:  # as ResponseStreamParser tells its timer
             kind = payload.get("type")
             delta = payload.get("delta")
-            if looking and kind in _OUTPUT_DELTAS and type(delta) is str and delta:
-                looking = timer.look({"choices": [{"delta": {_OUTPUT_DELTAS[kind]: delta}}]})
+            field = _OUTPUT_DELTAS.get(kind) if type(kind) is str else None
+            if looking and field is not None and type(delta) is str and delta:
+                looking = timer.look({"choices": [{"delta": {field: delta}}]})
             output = _response_usage(payload).get("output_tokens")
             if type(output) is int:
                 usage = {"completion_tokens": output}
@@ -177,19 +179,7 @@ def stream_timings(record: StreamRecord) -> StreamTimings:
 
 _TERMINAL_OK = ("response.completed", "response.incomplete")
 
-_OUTPUT_DELTAS = {
-    "response.output_text.delta": "content",
-    "response.refusal.delta": "refusal",
-    "response.function_call_arguments.delta": "tool_calls",
-    "response.custom_tool_call_input.delta": "tool_calls",
-    "response.mcp_call_arguments.delta": "tool_calls",
-    "response.reasoning_text.delta": "reasoning_content",
-    "response.reasoning_summary_text.delta": "reasoning_content",
-}
-"""The Responses API deltas that carry output, and the chat delta field each one is to
-the timer: exactly :class:`~ssestream.ResponseStreamParser`'s table, so that the first
-token means the same in ``check`` and in ``ResponseStream.timings`` (a test compares
-them; the parser keeps its table private)."""
+_OUTPUT_DELTAS = OUTPUT_DELTAS  # the parser's table: the first token means one thing
 
 
 def _response_usage(payload: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -204,9 +194,9 @@ def _text_of_event(payload: Mapping[str, Any] | None) -> _Text:
     found = _Text()
     kind = payload.get("type") if payload is not None else None
     delta = payload.get("delta") if payload is not None else None
-    if kind not in _OUTPUT_DELTAS or not isinstance(delta, str) or not delta:
+    field = _OUTPUT_DELTAS.get(kind) if isinstance(kind, str) else None
+    if field is None or not isinstance(delta, str) or not delta:
         return found
-    field = _OUTPUT_DELTAS[kind]
     if field == "reasoning_content":
         found.reasoning = len(delta)
     elif field in ("content", "refusal"):

@@ -31,6 +31,7 @@ from .._decoder import SSEDecoder
 from .._encoder import encode_chunk, encode_event
 from .._exceptions import SSEStreamError, StreamAPIError
 from .._http import body_decoder, media_type
+from .._responses_parser import OUTPUT_DELTAS
 from .._responses_streams import ResponseStream
 from .._responses_types import Response, looks_like_responses_event
 from .._streams import ChatStream
@@ -404,20 +405,7 @@ def _error_in_stream(exchange: Exchange) -> Exchange:
     return _from_segments(exchange, [*segments[: last + 1], error], end_t=t)
 
 
-_OUTPUT_DELTAS = frozenset(
-    {
-        "response.output_text.delta",
-        "response.refusal.delta",
-        "response.function_call_arguments.delta",
-        "response.custom_tool_call_input.delta",
-        "response.mcp_call_arguments.delta",
-        "response.reasoning_text.delta",
-        "response.reasoning_summary_text.delta",
-    }
-)
-"""The Responses API deltas that carry output (OpenAI API reference, "Streaming
-events"): those whose first one ``slow-first-token`` delays. The same types as
-:class:`~ssestream.ResponseStreamParser`'s first-token table (a test compares them)."""
+_OUTPUT_DELTAS = frozenset(OUTPUT_DELTAS)  # whose first one slow-first-token delays
 
 
 def _carries_token(data: str | None) -> bool:

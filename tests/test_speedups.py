@@ -24,10 +24,10 @@ from hypothesis import strategies as st
 
 pytest.importorskip("msgspec")
 
-import test_promise as promise  # noqa: E402
+import test_promise as promise
 
-from ssestream import ChatStream, ResponseStream, SSEStreamError, _parser  # noqa: E402
-from ssestream._parser import decode_json  # noqa: E402
+from ssestream import ChatStream, ResponseStream, SSEStreamError, _parser
+from ssestream._parser import decode_json
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CHAT = sorted((FIXTURES / "openai").glob("*.sse")) + sorted((FIXTURES / "providers").glob("*.sse"))

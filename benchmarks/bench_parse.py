@@ -585,6 +585,10 @@ class Row:
     ratio: float  # to the floor of the same stream and read size
     spread: float
     timed_out: float | None = None
+    strict: float = math.nan  # to the strict floor (payloads dropped)
+    ratio_lo: float = math.nan  # the least and greatest ratio to the floor over runs
+    ratio_hi: float = math.nan
+    runs: int = 1
 
 
 def throughput(
@@ -636,6 +640,7 @@ def throughput(
             print(f"  {stream_name}, {size}-byte reads ...", file=sys.stderr, flush=True)
             samples = measure(split_bodies, mine, rounds, budget_s=budget_s)
             floor_s = samples[FLOOR].median
+            strict_s = samples[STRICT_FLOOR].median if STRICT_FLOOR in samples else math.nan
             for name, sample in samples.items():
                 rows.append(
                     Row(
@@ -649,9 +654,159 @@ def throughput(
                         sample.median / floor_s,
                         sample.spread,
                         sample.timed_out,
+                        sample.median / strict_s,
+                        sample.median / floor_s,
+                        sample.median / floor_s,
                     )
                 )
     return rows, notes
+
+
+def combine(runs: list[list[Row]]) -> list[Row]:
+    """One row per cell from several runs: medians of the runs' medians and ratios, the
+    least and greatest ratio to the floor, the median within-run spread."""
+    out = []
+    for cell in zip(*runs, strict=True):
+        first = cell[0]
+        assert all(
+            (r.stream, r.read_bytes, r.competitor)
+            == (first.stream, first.read_bytes, first.competitor)
+            for r in cell
+        )
+        ratios = [r.ratio for r in cell]
+        out.append(
+            Row(
+                first.section,
+                first.stream,
+                first.read_bytes,
+                first.reads,
+                first.body_bytes,
+                first.competitor,
+                statistics.median(r.median_s for r in cell),
+                statistics.median(ratios),
+                statistics.median(r.spread for r in cell),
+                next((r.timed_out for r in cell if r.timed_out), None),
+                statistics.median(r.strict for r in cell),
+                min(ratios),
+                max(ratios),
+                len(cell),
+            )
+        )
+    return out
+
+
+def per_run(runs: list[list[Row]], stream: str, size: int, a: str, b: str) -> list[float]:
+    """The ratio of competitor ``a`` to ``b`` in each run (both timed in its rounds)."""
+    out = []
+    for rows in runs:
+        x = [
+            r.median_s
+            for r in rows
+            if r.stream.startswith(stream) and r.read_bytes == size and r.competitor == a
+        ]
+        y = [
+            r.median_s
+            for r in rows
+            if r.stream.startswith(stream) and r.read_bytes == size and r.competitor == b
+        ]
+        if x and y:
+            out.append(x[0] / y[0])
+    return out
+
+
+def views(rounds: int, n: int = 2000) -> dict[str, Any]:
+    """ns per chunk to read ``chunk.choices[0].delta.content`` on fresh chunks.
+
+    The chunks (views over the headline stream's payloads) are made before each timed
+    loop, fresh each round as a stream hands them out; the loop's own cost (the same
+    loop touching nothing) is subtracted.
+    """
+    payloads = [
+        json.loads(p[6:]) for p in headline_stream(n).split(b"\n\n") if p.startswith(b"data: {")
+    ]
+    payloads = [p for p in payloads if p["choices"]]
+    make = ssestream.ChatCompletionChunk
+    clock = time.perf_counter_ns
+
+    def guarded(chunks: list[Any]) -> None:
+        for chunk in chunks:
+            if chunk.choices:
+                chunk.choices[0].delta.content  # noqa: B018
+
+    def direct(chunks: list[Any]) -> None:
+        for chunk in chunks:
+            chunk.choices[0].delta.content  # noqa: B018
+
+    def empty(chunks: list[Any]) -> None:
+        for chunk in chunks:
+            chunk  # noqa: B018
+
+    loops = {
+        "if chunk.choices: chunk.choices[0].delta.content": guarded,
+        "chunk.choices[0].delta.content": direct,
+        "loop": empty,
+    }
+    times: dict[str, list[float]] = {name: [] for name in loops}
+    for _ in range(rounds * 5):
+        for name, loop in loops.items():
+            chunks = [make(p) for p in payloads]
+            gc.collect()
+            start = clock()
+            loop(chunks)
+            times[name].append((clock() - start) / len(chunks))
+    base = statistics.median(times["loop"])
+    out = {}
+    for name in loops:
+        if name == "loop":
+            continue
+        values = [t - base for t in times[name]]
+        q1, _, q3 = statistics.quantiles(values, n=4)
+        out[name] = {"ns": statistics.median(values), "q1": q1, "q3": q3}
+    return {"per_chunk": out, "loop_ns": base, "chunks": len(payloads)}
+
+
+def growth(rounds: int) -> list[dict[str, Any]]:
+    """The full path's time at n and 4n for many tool-argument fragments and for n=8
+    interleaved choices: the exponent log(t(4n)/t(n)) / log 4 (1 = linear)."""
+
+    def interleaved(rows: int) -> bytes:
+        chunks = [_chunk({"role": "assistant", "content": ""}) for _ in range(1)]
+        for i in range(rows):
+            for c in range(8):
+                choice = {
+                    "index": c,
+                    "delta": {"content": f"w{i} "},
+                    "logprobs": None,
+                    "finish_reason": None,
+                }
+                chunks.append({**_BASE, "choices": [choice]})
+        for c in range(8):
+            choice = {"index": c, "delta": {}, "logprobs": None, "finish_reason": "stop"}
+            chunks.append({**_BASE, "choices": [choice]})
+        return frame(chunks)
+
+    cases = {
+        "many tool-argument fragments (1 call)": lambda n: tool_stream(1, n),
+        "n=8 interleaved choices": lambda n: interleaved(n // 8),
+    }
+    full = COMPETITORS["ssestream full (bytes)"]
+    out = []
+    for name, make in cases.items():
+        small, large = split(make(4000), 64), split(make(16000), 64)
+        samples = (
+            measure([small], {"n": full}, rounds)["n"],
+            measure([large], {"4n": full}, rounds)["4n"],
+        )
+        exponent = math.log(samples[1].median / samples[0].median) / math.log(4)
+        out.append(
+            {
+                "case": name,
+                "n_s": samples[0].median,
+                "4n_s": samples[1].median,
+                "exponent": exponent,
+            }
+        )
+    return out
 
 
 SCALING_COMPETITORS = [

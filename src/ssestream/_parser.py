@@ -133,6 +133,11 @@ def decode_json(text: str | bytes) -> Any:
             return fast(text)
         except Exception:  # refused: the stdlib decides, value or error
             pass
+    return _decode_stdlib(text)
+
+
+def _decode_stdlib(text: str | bytes) -> Any:
+    """:func:`decode_json` without the accelerator."""
     try:
         if type(text) is str and text[:1] == "{":
             value, end = _raw_decode(text)
@@ -667,15 +672,24 @@ class ChatStreamParser(BaseStreamParser):
                 if not data.strip():
                     self.ignored_events += 1
                     continue
-            try:
-                payload = decode_json(data)
-            except ValueError as exc:
-                error = ChunkParseError(
-                    f"event {self.events - 1} is not JSON ({exc}): {bounded(data, 200)!r}",
-                    position=self.events - 1,
-                    event=event,
-                )
-                raise self.abort(error) from exc
+            fast = _fast_loads
+            if fast is not None:
+                # decode_json's first step, inlined: a Python call less per chunk, 0.1 us
+                # of its 4.6 us through the parser (A/B, three interleaved runs).
+                try:
+                    payload = fast(data)
+                except Exception:  # refused: the stdlib decides, value or error
+                    fast = None
+            if fast is None:
+                try:
+                    payload = _decode_stdlib(data)
+                except ValueError as exc:
+                    error = ChunkParseError(
+                        f"event {self.events - 1} is not JSON ({exc}): {bounded(data, 200)!r}",
+                        position=self.events - 1,
+                        event=event,
+                    )
+                    raise self.abort(error) from exc
             return self._chunk(payload, event)
 
     def next_event(self) -> ChatStreamEvent | _Sentinel:

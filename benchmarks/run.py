@@ -146,6 +146,7 @@ def throughput_tables(rows: list[bench_parse.Row], notes: list[str]) -> str:
         mine = [r for r in rows if r.stream == stream]
         first = mine[0]
         reads = {r.read_bytes: r.reads for r in mine}
+        sizes = list(reads)  # the headline stream also has one event per read
         out.append(
             f"### {stream}\n\n{first.body_bytes:,} bytes; reads: "
             + ", ".join(
@@ -592,6 +593,9 @@ def main(argv: list[str] | None = None) -> int:
             runs.append(one)
         rows = bench_parse.combine(runs)
         figures["throughput"] = [vars(r) for r in rows]
+        figures["throughput_runs"] = [[vars(r) for r in one] for one in runs]
+        if args.json:  # kept at once: a long run is not lost to a later failure
+            args.json.write_text(json.dumps(figures, indent=2, default=str))
     views = growth = None
     if "views" in only:
         print("views ...", file=sys.stderr)

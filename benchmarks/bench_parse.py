@@ -125,6 +125,24 @@ def tool_stream(calls: int = 3, fragments: int = 600) -> bytes:
     return frame(chunks)
 
 
+def headline_stream(n: int = 2000) -> bytes:
+    """What users receive from OpenAI today: every chunk carries ``"usage": null`` and an
+    ``obfuscation`` string (random padding against length side channels; sent with
+    ``stream_options.include_obfuscation``, on by default), the last one the usage."""
+    words = [" The", " quick", " brown", " fox", " jumps", " over", " the", " lazy", " dog", "."]
+    pads = ["kD2x", "Qp", "a7sLmZ", "Y", "fr0", "Xq9LwE", "j", "Zb", "Hn3", "pt"]
+
+    def headline(delta: dict[str, Any], finish: str | None = None, i: int = 0) -> dict[str, Any]:
+        return {**_chunk(delta, finish), "usage": None, "obfuscation": pads[i % 10]}
+
+    chunks = [headline({"role": "assistant", "content": "", "refusal": None})]
+    chunks += [headline({"content": words[i % 10]}, i=i) for i in range(n)]
+    chunks.append(headline({}, "stop"))
+    usage = {"prompt_tokens": 25, "completion_tokens": n, "total_tokens": n + 25}
+    chunks.append({**_BASE, "choices": [], "usage": usage, "obfuscation": "Tq"})
+    return frame(chunks)
+
+
 def big_event(size: int) -> bytes:
     """One chunk event of about ``size`` bytes (its content), then [DONE]."""
     text = ("lorem ipsum dolor sit amet " * (size // 27 + 1))[: max(size - 300, 1)]
@@ -180,8 +198,14 @@ def _quiet() -> Iterator[None]:
         yield
 
 
+EVENT = 0  # the read size that means one event per read, as a flushing server sends them
+
+
 def split(body: bytes, size: int) -> list[bytes]:
-    """``body`` cut into reads of ``size`` bytes (the last one shorter)."""
+    """``body`` cut into reads of ``size`` bytes (the last one shorter); ``EVENT``: one
+    read per event, each ending with its blank line."""
+    if size == EVENT:
+        return [part + b"\n\n" for part in body.split(b"\n\n") if part]
     return [body[i : i + size] for i in range(0, len(body), size)]
 
 
@@ -207,6 +231,54 @@ def floor(pieces: list[bytes]) -> Any:
     loads = json.loads
     body = b"".join(pieces)
     return [loads(part[6:]) for part in body.split(b"\n\n") if part.startswith(b"data: {")]
+
+
+def strict_floor(pieces: list[bytes]) -> Any:
+    # The floor without keeping the payloads: each decoded dict is dropped at once
+    # (keeping 2,000 of them alive costs a quarter of the floor: allocation and GC).
+    loads = json.loads
+    for part in b"".join(pieces).split(b"\n\n"):
+        if part.startswith(b"data: {"):
+            loads(part[6:])
+
+
+def _hand_loop(reads: Any) -> str:
+    # The loop a user writes without a library: buffer the reads, split on blank lines,
+    # json.loads each data line, append the first choice's content. No typing, no
+    # spec (CR line ends, multi-line data, comments, limits and errors are ignored).
+    loads = json.loads
+    buffer = b""
+    text = []
+    for read in reads:
+        buffer += read
+        if b"\n\n" not in buffer:
+            continue
+        *blocks, buffer = buffer.split(b"\n\n")
+        for block in blocks:
+            if block.startswith(b"data: {"):
+                chunk = loads(block[6:])
+                choices = chunk["choices"]
+                if choices:
+                    content = choices[0]["delta"].get("content")
+                    if content:
+                        text.append(content)
+    return "".join(text)
+
+
+def hand_loop(pieces: list[bytes]) -> Any:
+    return _hand_loop(pieces)
+
+
+def hand_loop_httpx(pieces: list[bytes]) -> Any:
+    return _hand_loop(httpx_response(pieces).iter_bytes())
+
+
+def litellm_builder(pieces: list[bytes]) -> Any:
+    # LiteLLM's stream_chunk_builder over the decoded chunks (its documented way to
+    # rebuild a completion from a stream); the chunks are decoded as the floor does.
+    from litellm import stream_chunk_builder
+
+    return stream_chunk_builder(floor(pieces))
 
 
 def httpx_sse_json(pieces: list[bytes]) -> Any:
@@ -304,12 +376,53 @@ def ssestream_competitors(package: Any, suffix: str = "") -> dict[str, Competito
             pass
         return stream.completion
 
+    def user(pieces: list[bytes]) -> Any:
+        # The full path with the typical user access: the content of every chunk.
+        stream = package.ChatStream(pieces)
+        for chunk in stream:
+            if chunk.choices:
+                chunk.choices[0].delta.content  # noqa: B018
+        return stream.completion
+
+    def user_httpx(pieces: list[bytes]) -> Any:
+        stream = package.ChatStream(httpx_response(pieces))
+        for chunk in stream:
+            if chunk.choices:
+                chunk.choices[0].delta.content  # noqa: B018
+        return stream.completion
+
+    def events(pieces: list[bytes]) -> Any:
+        stream = package.ChatStream(pieces)
+        for _ in stream.events():
+            pass
+        return stream.completion
+
     return {
         f"ssestream decoder{suffix}": decoder,
         f"ssestream decoder + chunks{suffix}": decoder_chunks,
         f"ssestream full (bytes){suffix}": full,
         f"ssestream full (httpx.Response){suffix}": full_httpx,
+        f"{USER} (bytes){suffix}": user,
+        f"{USER} (httpx.Response){suffix}": user_httpx,
+        f"ssestream events (bytes){suffix}": events,
     }
+
+
+USER = "ssestream + .content"
+
+
+def stdlib_json(competitor: Competitor) -> Competitor:
+    """``competitor`` with ssestream's accelerator off: JSON by the stdlib alone."""
+    from ssestream import _parser
+
+    def run(pieces: list[bytes]) -> Any:
+        fast, _parser._fast_loads = _parser._fast_loads, None
+        try:
+            return competitor(pieces)
+        finally:
+            _parser._fast_loads = fast
+
+    return run
 
 
 def load_baseline(revision: str) -> Any:
@@ -332,16 +445,40 @@ def load_baseline(revision: str) -> Any:
     return importlib.import_module("ssestream_baseline")
 
 
+HEADLINE = "headline: OpenAI chunks with usage null and obfuscation (2,000 chunks)"
+SLOW_ON_BIG = ("hand-written", "LiteLLM")
 FLOOR = "floor (json.loads)"
+STRICT_FLOOR = "strict floor (json.loads, dropped)"
+HAND = "hand-written loop (bytes)"
+HAND_HTTPX = "hand-written loop (httpx.Response)"
 CONTROL = "A/A control (floor again)"
+ACCELERATED = "msgspec" if ssestream._parser._fast_loads is not None else None
+STDLIB = " [stdlib json]"
+
+
+def _litellm() -> dict[str, Competitor]:
+    try:
+        import litellm  # noqa: F401
+    except ImportError:
+        return {}
+    return {"LiteLLM stream_chunk_builder": litellm_builder}
+
+
 COMPETITORS: dict[str, Competitor] = {
     FLOOR: floor,
+    STRICT_FLOOR: strict_floor,
+    HAND: hand_loop,
+    HAND_HTTPX: hand_loop_httpx,
     "httpx-sse + json.loads": httpx_sse_json,
     "httpx-sse decoder": httpx_sse_decoder,
     "openai SDK decoder": openai_decoder,
     "openai SDK full path": openai_full,
     **ssestream_competitors(ssestream),
+    **_litellm(),
 }
+if ACCELERATED:  # the same paths with the stdlib alone, for the accelerator's gain
+    for _name in ("ssestream full (bytes)", f"{USER} (httpx.Response)"):
+        COMPETITORS[_name + STDLIB] = stdlib_json(COMPETITORS[_name])
 
 # --------------------------------------------------------------------------- harness
 
@@ -448,6 +585,10 @@ class Row:
     ratio: float  # to the floor of the same stream and read size
     spread: float
     timed_out: float | None = None
+    strict: float = math.nan  # to the strict floor (payloads dropped)
+    ratio_lo: float = math.nan  # the least and greatest ratio to the floor over runs
+    ratio_hi: float = math.nan
+    runs: int = 1
 
 
 def throughput(
@@ -457,17 +598,21 @@ def throughput(
     budget_s: float,
     big_mb: float = 4.0,
     baseline: str | None = None,
+    only: list[str] | None = None,
 ) -> tuple[list[Row], list[str]]:
     """Every competitor on every stream and read size. Returns rows and notes.
 
     With ``baseline`` (a git revision), ssestream as of that revision runs too, in the
-    same rounds, its competitors named with the revision.
+    same rounds, its competitors named with the revision. ``only``: the streams whose
+    names start with one of these. The headline stream is also read one event per read
+    (read size ``EVENT``, shown as 0).
     """
     real, left_out = recordings()
     notes = [f"real recordings read by every competitor: {len(real)}"]
     if left_out:
         notes.append("left out (a competitor fails on them): " + "; ".join(left_out))
     streams: dict[str, list[bytes]] = {
+        HEADLINE: [headline_stream()],
         "chat (2,000 chunks)": [chat_stream()],
         "tool (3 calls x 600 fragments)": [tool_stream()],
         f"real recordings ({len(real)} files)": real,
@@ -478,15 +623,24 @@ def throughput(
         competitors.update(ssestream_competitors(load_baseline(baseline), f" @ {baseline}"))
         notes.append(f"'@ {baseline}': ssestream as of git revision {baseline}")
     competitors[CONTROL] = floor
+    if only:
+        streams = {k: v for k, v in streams.items() if any(k.startswith(o) for o in only)}
     rows = []
     for stream_name, bodies in streams.items():
         size_total = sum(len(body) for body in bodies)
-        for size in read_sizes:
+        sizes = [EVENT, *read_sizes] if stream_name == HEADLINE else read_sizes
+        mine = competitors
+        if stream_name.startswith("one "):
+            # The hand-written loop re-copies its buffer on every read: quadratic on one
+            # 4 MB event (it passes any budget), which is the point of a spec decoder.
+            mine = {k: v for k, v in competitors.items() if not k.startswith(SLOW_ON_BIG)}
+        for size in sizes:
             split_bodies = [split(body, size) for body in bodies]
             reads = sum(len(pieces) for pieces in split_bodies)
             print(f"  {stream_name}, {size}-byte reads ...", file=sys.stderr, flush=True)
-            samples = measure(split_bodies, competitors, rounds, budget_s=budget_s)
+            samples = measure(split_bodies, mine, rounds, budget_s=budget_s)
             floor_s = samples[FLOOR].median
+            strict_s = samples[STRICT_FLOOR].median if STRICT_FLOOR in samples else math.nan
             for name, sample in samples.items():
                 rows.append(
                     Row(
@@ -500,9 +654,159 @@ def throughput(
                         sample.median / floor_s,
                         sample.spread,
                         sample.timed_out,
+                        sample.median / strict_s,
+                        sample.median / floor_s,
+                        sample.median / floor_s,
                     )
                 )
     return rows, notes
+
+
+def combine(runs: list[list[Row]]) -> list[Row]:
+    """One row per cell from several runs: medians of the runs' medians and ratios, the
+    least and greatest ratio to the floor, the median within-run spread."""
+    out = []
+    for cell in zip(*runs, strict=True):
+        first = cell[0]
+        assert all(
+            (r.stream, r.read_bytes, r.competitor)
+            == (first.stream, first.read_bytes, first.competitor)
+            for r in cell
+        )
+        ratios = [r.ratio for r in cell]
+        out.append(
+            Row(
+                first.section,
+                first.stream,
+                first.read_bytes,
+                first.reads,
+                first.body_bytes,
+                first.competitor,
+                statistics.median(r.median_s for r in cell),
+                statistics.median(ratios),
+                statistics.median(r.spread for r in cell),
+                next((r.timed_out for r in cell if r.timed_out), None),
+                statistics.median(r.strict for r in cell),
+                min(ratios),
+                max(ratios),
+                len(cell),
+            )
+        )
+    return out
+
+
+def per_run(runs: list[list[Row]], stream: str, size: int, a: str, b: str) -> list[float]:
+    """The ratio of competitor ``a`` to ``b`` in each run (both timed in its rounds)."""
+    out = []
+    for rows in runs:
+        x = [
+            r.median_s
+            for r in rows
+            if r.stream.startswith(stream) and r.read_bytes == size and r.competitor == a
+        ]
+        y = [
+            r.median_s
+            for r in rows
+            if r.stream.startswith(stream) and r.read_bytes == size and r.competitor == b
+        ]
+        if x and y:
+            out.append(x[0] / y[0])
+    return out
+
+
+def views(rounds: int, n: int = 2000) -> dict[str, Any]:
+    """ns per chunk to read ``chunk.choices[0].delta.content`` on fresh chunks.
+
+    The chunks (views over the headline stream's payloads) are made before each timed
+    loop, fresh each round as a stream hands them out; the loop's own cost (the same
+    loop touching nothing) is subtracted.
+    """
+    payloads = [
+        json.loads(p[6:]) for p in headline_stream(n).split(b"\n\n") if p.startswith(b"data: {")
+    ]
+    payloads = [p for p in payloads if p["choices"]]
+    make = ssestream.ChatCompletionChunk
+    clock = time.perf_counter_ns
+
+    def guarded(chunks: list[Any]) -> None:
+        for chunk in chunks:
+            if chunk.choices:
+                chunk.choices[0].delta.content  # noqa: B018
+
+    def direct(chunks: list[Any]) -> None:
+        for chunk in chunks:
+            chunk.choices[0].delta.content  # noqa: B018
+
+    def empty(chunks: list[Any]) -> None:
+        for chunk in chunks:
+            chunk  # noqa: B018
+
+    loops = {
+        "if chunk.choices: chunk.choices[0].delta.content": guarded,
+        "chunk.choices[0].delta.content": direct,
+        "loop": empty,
+    }
+    times: dict[str, list[float]] = {name: [] for name in loops}
+    for _ in range(rounds * 5):
+        for name, loop in loops.items():
+            chunks = [make(p) for p in payloads]
+            gc.collect()
+            start = clock()
+            loop(chunks)
+            times[name].append((clock() - start) / len(chunks))
+    base = statistics.median(times["loop"])
+    out = {}
+    for name in loops:
+        if name == "loop":
+            continue
+        values = [t - base for t in times[name]]
+        q1, _, q3 = statistics.quantiles(values, n=4)
+        out[name] = {"ns": statistics.median(values), "q1": q1, "q3": q3}
+    return {"per_chunk": out, "loop_ns": base, "chunks": len(payloads)}
+
+
+def growth(rounds: int) -> list[dict[str, Any]]:
+    """The full path's time at n and 4n for many tool-argument fragments and for n=8
+    interleaved choices: the exponent log(t(4n)/t(n)) / log 4 (1 = linear)."""
+
+    def interleaved(rows: int) -> bytes:
+        chunks = [_chunk({"role": "assistant", "content": ""}) for _ in range(1)]
+        for i in range(rows):
+            for c in range(8):
+                choice = {
+                    "index": c,
+                    "delta": {"content": f"w{i} "},
+                    "logprobs": None,
+                    "finish_reason": None,
+                }
+                chunks.append({**_BASE, "choices": [choice]})
+        for c in range(8):
+            choice = {"index": c, "delta": {}, "logprobs": None, "finish_reason": "stop"}
+            chunks.append({**_BASE, "choices": [choice]})
+        return frame(chunks)
+
+    cases = {
+        "many tool-argument fragments (1 call)": lambda n: tool_stream(1, n),
+        "n=8 interleaved choices": lambda n: interleaved(n // 8),
+    }
+    full = COMPETITORS["ssestream full (bytes)"]
+    out = []
+    for name, make in cases.items():
+        small, large = split(make(4000), 64), split(make(16000), 64)
+        samples = (
+            measure([small], {"n": full}, rounds)["n"],
+            measure([large], {"4n": full}, rounds)["4n"],
+        )
+        exponent = math.log(samples[1].median / samples[0].median) / math.log(4)
+        out.append(
+            {
+                "case": name,
+                "n_s": samples[0].median,
+                "4n_s": samples[1].median,
+                "exponent": exponent,
+            }
+        )
+    return out
 
 
 SCALING_COMPETITORS = [
@@ -652,9 +956,22 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--budget", type=float, default=20.0, help="seconds per run, at most")
     parser.add_argument("--baseline", help="also time ssestream as of this git revision")
+    parser.add_argument("--only", help="comma-separated prefixes of the streams to run")
+    parser.add_argument("--competitors", help="comma-separated prefixes of the competitors")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.reads.split(",")]
-    rows, notes = throughput(args.rounds, sizes, budget_s=args.budget, baseline=args.baseline)
+    if args.competitors:
+        keep = tuple(args.competitors.split(","))
+        for name in list(COMPETITORS):
+            if name != FLOOR and not name.startswith(keep):
+                del COMPETITORS[name]
+    rows, notes = throughput(
+        args.rounds,
+        sizes,
+        budget_s=args.budget,
+        baseline=args.baseline,
+        only=args.only.split(",") if args.only else None,
+    )
     for note in notes:
         print(note)
     current = None

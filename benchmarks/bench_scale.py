@@ -1,11 +1,15 @@
-"""Many concurrent chat streams over real loopback sockets: ssestream against the openai SDK.
+"""Many concurrent chat streams over real loopback sockets: ssestream, httpx-sse, openai.
 
-A server process replays one chat stream (``ssestream.testing.create_app`` with
+A server process replays one chat stream (OpenAI's shape: ``"usage": null`` and
+``obfuscation`` on each chunk; ``ssestream.testing.create_app`` with
 ``pace="none"``: every event written as its own HTTP chunk, as fast as the server can;
 uvicorn, via ``ssestream.testing.running_server``, on 127.0.0.1 only). The client
 process opens ``--streams`` streams at once, on asyncio and on trio, and for each:
 
-* ssestream: ``aconnect_chat`` over an ``httpx.AsyncClient``, iterated to the end;
+* ssestream: ``aconnect_chat`` over an ``httpx.AsyncClient``, iterated to the end
+  (and again with ``SSESTREAM_SPEEDUPS=0``: JSON by the stdlib alone);
+* httpx-sse + json.loads: ``aconnect_sse`` over the same client, ``json.loads`` of each
+  event's data and the first choice's content kept (what a user writes by hand);
 * openai SDK: ``AsyncOpenAI.chat.completions.create(stream=True)`` iterated, each chunk
   fed to ``ChatCompletionStreamState``.
 
@@ -44,7 +48,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from bench_parse import chat_stream  # noqa: E402
+from bench_parse import headline_stream  # noqa: E402
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
@@ -218,13 +222,46 @@ async def openai_streams(url: str, n: int, traced: bool) -> dict[str, Any]:
         return await _gather(n, one, traced=traced)
 
 
+async def httpx_sse_streams(url: str, n: int, traced: bool) -> dict[str, Any]:
+    # What a user writes with httpx-sse: json.loads each event's data, keep the text.
+    import httpx
+    from httpx_sse import aconnect_sse
+
+    limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
+    timeout = httpx.Timeout(120.0)
+    loads = json.loads
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=timeout) as client:
+
+        async def one(i: int, arrived: Any) -> Any:
+            path = "/v1/chat/completions"
+            text = []
+            chunks = 0
+            async with aconnect_sse(client, "POST", path, json=REQUEST) as source:
+                async for event in source.aiter_sse():
+                    if event.data == "[DONE]":
+                        break
+                    chunk = loads(event.data)
+                    chunks += 1
+                    if chunks == 1:
+                        await arrived()
+                    if chunk["choices"]:
+                        content = chunk["choices"][0]["delta"].get("content")
+                        if content:
+                            text.append(content)
+            return "".join(text), chunks
+
+        return await _gather(n, one, traced=traced)
+
+
 def _check(library: str, results: list[Any], expected: dict[str, Any]) -> int:
     """How many completions equal the expected one (the fields both libraries give)."""
     want = expected["choices"][0]
     good = 0
     for completion, _ in results:
-        if library == "ssestream":
+        if library.startswith("ssestream"):
             got = completion == expected
+        elif library == "httpx-sse + json.loads":
+            got = completion == want["message"]["content"]
         else:
             choice = completion.choices[0]
             got = (
@@ -237,7 +274,12 @@ def _check(library: str, results: list[Any], expected: dict[str, Any]) -> int:
     return good
 
 
-RUNNERS = {"ssestream": ssestream_streams, "openai SDK": openai_streams}
+RUNNERS = {
+    "ssestream": ssestream_streams,
+    "ssestream [stdlib json]": ssestream_streams,  # run with SSESTREAM_SPEEDUPS=0
+    "httpx-sse + json.loads": httpx_sse_streams,
+    "openai SDK": openai_streams,
+}
 
 
 def client(library: str, backend: str, url: str, n: int, expected_path: str) -> dict[str, Any]:
@@ -270,7 +312,10 @@ def run_client(library: str, backend: str, url: str, n: int, expected_path: str)
     """Run :func:`client` in a fresh process; return its result."""
     command = [sys.executable, __file__, "--client", library, "--backend", backend]
     command += ["--url", url, "--streams", str(n), "--expected", expected_path]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    env = dict(os.environ)
+    if library.endswith("[stdlib json]"):
+        env["SSESTREAM_SPEEDUPS"] = "0"
+    done = subprocess.run(command, capture_output=True, text=True, timeout=900, env=env)
     if done.returncode != 0:
         raise RuntimeError(done.stderr.strip().splitlines()[-1] if done.stderr else "failed")
     return json.loads(done.stdout)
@@ -281,7 +326,7 @@ def scale(streams: int, chunks: int, libraries: list[str], backends: list[str]) 
     import ssestream
 
     raise_fd_limit(streams + 256)
-    body = chat_stream(chunks)
+    body = headline_stream(chunks)  # what OpenAI sends: usage null, obfuscation
     expected = ssestream.ChatStream([body]).get_final_completion().to_dict()
     chunks_per_stream = len(list(ssestream.ChatStream([body])))
     rows = []

@@ -4,7 +4,8 @@
     python benchmarks/run.py --quick    # fewer rounds, shorter streams: about 1-2 minutes
 
 Sections: parse throughput (every stream, read size and competitor, interleaved rounds,
-see bench_parse.py), the targets of issue 5 checked against those figures, linear
+see bench_parse.py; three runs for their spread), the targets of issue 14 and of issue 5
+checked against those figures, reading a chunk's content (views), linear
 scaling (one event of 0.5-4 MB in 16-byte reads), memory while accumulating
 (tracemalloc), concurrent streams over loopback sockets on asyncio and trio
 (bench_scale.py), and the ReplayTransport benchmark (bench_replay.py). Timings are CPU
@@ -21,10 +22,11 @@ import json
 import math
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import time
-from importlib.metadata import version
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -35,11 +37,14 @@ sys.path.insert(0, str(HERE))
 import bench_parse  # noqa: E402
 import bench_scale  # noqa: E402
 
-SECTIONS = ("throughput", "scaling", "memory", "scale", "replay")
+SECTIONS = ("throughput", "views", "scaling", "memory", "scale", "replay")
 MEMORY_READER = "ssestream full path"
 MEMORY_CONSTANT = 64 * 1024  # the "constant" of the memory target: one large read buffer
 READ_SIZES = [7, 64, 4096]
 SSE = "ssestream"
+HEADLINE = "headline"
+USER = bench_parse.USER
+STDLIB = bench_parse.STDLIB
 
 # --------------------------------------------------------------------------- machine
 
@@ -62,6 +67,9 @@ def machine() -> dict[str, str]:
     }
     for dist in ("ssestream", "openai", "httpx", "httpx2", "httpx-sse", "anyio", "trio"):
         out[dist] = version(dist)
+    for dist in ("msgspec", "litellm"):
+        out[dist] = optional_version(dist)
+    out["JSON accelerator in use"] = bench_parse.ACCELERATED or "none (stdlib json)"
     for dist in ("uvicorn", "starlette", "h11"):
         out[dist] = version(dist)
     try:
@@ -75,6 +83,13 @@ def machine() -> dict[str, str]:
     except (OSError, subprocess.CalledProcessError):
         pass
     return out
+
+
+def optional_version(dist: str) -> str:
+    try:
+        return version(dist)
+    except PackageNotFoundError:
+        return "not installed"
 
 
 def load() -> str:
@@ -131,24 +146,38 @@ def throughput_tables(rows: list[bench_parse.Row], notes: list[str]) -> str:
         mine = [r for r in rows if r.stream == stream]
         first = mine[0]
         reads = {r.read_bytes: r.reads for r in mine}
+        sizes = list(reads)  # the headline stream also has one event per read
         out.append(
             f"### {stream}\n\n{first.body_bytes:,} bytes; reads: "
-            + ", ".join(f"{reads[s]:,} of {s} B" for s in sizes)
-            + ". Median CPU time per run (ms), its ratio to the floor, and the spread "
-            "of the samples (interquartile range / median).\n"
+            + ", ".join(
+                f"{reads[s]:,} of " + ("one event" if s == bench_parse.EVENT else f"{s} B")
+                for s in sizes
+            )
+            + f". Median CPU time per run (ms, median of {first.runs} runs), its ratio to "
+            "the floor (median of the runs, and in brackets the least and greatest of the "
+            "runs), its ratio to the strict floor (payloads dropped), and the spread of the "
+            "samples within a run (interquartile range / median).\n"
         )
         header = ["competitor"]
         for size in sizes:
-            header += [f"{size} B: ms", "x floor", "spread"]
+            label = "1 event" if size == bench_parse.EVENT else f"{size} B"
+            header += [f"{label}: ms", "x floor (runs)", "x strict", "spread"]
         lines = []
         for competitor in dict.fromkeys(r.competitor for r in mine):
             cells = [competitor]
             for size in sizes:
-                row = next(r for r in mine if r.competitor == competitor and r.read_bytes == size)
-                if row.timed_out:
-                    cells += [f"> {row.timed_out:g} s", "-", "-"]
+                row = next(
+                    (r for r in mine if r.competitor == competitor and r.read_bytes == size), None
+                )
+                if row is None:
+                    cells += ["-", "-", "-", "-"]
+                elif row.timed_out:
+                    cells += [f"> {row.timed_out:g} s", "-", "-", "-"]
                 else:
-                    cells += [ms(row.median_s), ratio(row.ratio), pct(row.spread)]
+                    shown = ratio(row.ratio)
+                    if row.runs > 1:
+                        shown += f" ({row.ratio_lo:.2f}-{row.ratio_hi:.2f})"
+                    cells += [ms(row.median_s), shown, ratio(row.strict), pct(row.spread)]
             lines.append(cells)
         out.append(table(header, lines))
     out.append("\n".join(f"- {note}" for note in notes))
@@ -161,8 +190,8 @@ def baseline_table(rows: list[bench_parse.Row], revision: str) -> str:
     names = list(bench_parse.ssestream_competitors(bench_parse.ssestream))
     lines = []
     for stream in dict.fromkeys(r.stream for r in rows):
-        for size in dict.fromkeys(r.read_bytes for r in rows):
-            cells = [stream, f"{size} B"]
+        for size in dict.fromkeys(r.read_bytes for r in rows if r.stream == stream):
+            cells = [stream.split(":")[0].split(" (")[0], f"{size} B" if size else "1 event"]
             for name in names:
                 now = lookup(rows, stream, size, name)
                 before = lookup(rows, stream, size, name + suffix)
@@ -172,8 +201,142 @@ def baseline_table(rows: list[bench_parse.Row], revision: str) -> str:
         f"ssestream's time now over its time as of `{revision}`, same rounds (0.50x: "
         "twice as fast):\n\n"
         + table(
-            ["stream", "reads", *(n.removeprefix("ssestream ") for n in names)], lines, "llrrrr"
+            ["stream", "reads", *(n.removeprefix("ssestream ") for n in names)],
+            lines,
+            "ll" + "r" * len(names),
         )
+    )
+
+
+def targets14(
+    runs: list[list[bench_parse.Row]] | None,
+    views: dict[str, Any] | None,
+    growth: list[dict[str, Any]] | None,
+    scaling: list[dict[str, Any]] | None,
+    scale: dict[str, Any] | None,
+) -> str:
+    """The targets of issue 14, each with the value of every run and its verdict (met
+    when the median of the runs is within the limit)."""
+    checks: list[tuple[str, str, bool | None]] = []
+
+    def check(name: str, values: list[float], limit: float, above: bool = False) -> None:
+        if not values:
+            checks.append((name, "-", None))
+            return
+        mid = statistics.median(values)
+        shown = f"{mid:.2f}x (runs {min(values):.2f}-{max(values):.2f})"
+        checks.append((name, shown, mid >= limit if above else mid <= limit))
+
+    accelerated = bench_parse.ACCELERATED is not None
+    default = STDLIB if accelerated else ""  # the pure-Python path
+    if runs:
+        for stream in (HEADLINE, "chat", "tool"):
+            sizes = [(0, 1.1), (7, 1.6), (64, 1.1), (4096, 1.1)]
+            for size, limit in sizes if stream == HEADLINE else sizes[1:]:
+                reads = "one event per read" if size == 0 else f"{size} B reads"
+                for via in ("httpx.Response", "bytes"):
+                    if default and via == "bytes":
+                        continue  # the stdlib twin is timed through httpx.Response only
+                    user = f"{USER} ({via}){default}"
+                    hand = bench_parse.HAND_HTTPX if via == "httpx.Response" else bench_parse.HAND
+                    check(
+                        f"{stream}, {reads}: pure Python {USER} ({via}) <= {limit}x the "
+                        "hand-written loop",
+                        bench_parse.per_run(runs, stream, size, user, hand),
+                        limit,
+                    )
+        if accelerated:
+            for stream in (HEADLINE, "chat", "tool"):
+                for size in (64, 4096):
+                    for path in ("ssestream full (bytes)", f"{USER} (httpx.Response)"):
+                        for floor in (bench_parse.FLOOR, bench_parse.STRICT_FLOOR):
+                            check(
+                                f"{stream}, {size} B reads: accelerated {path} <= 0.9x {floor}",
+                                bench_parse.per_run(runs, stream, size, path, floor),
+                                0.9,
+                            )
+        for stream in (HEADLINE, "chat", "tool"):
+            for size in (64, 4096):
+                check(
+                    f"{stream}, {size} B reads: events path <= 1.3x the chunk path (bytes)",
+                    bench_parse.per_run(
+                        runs, stream, size, "ssestream events (bytes)", "ssestream full (bytes)"
+                    ),
+                    1.3,
+                )
+    if views:
+        for name, v in views["per_chunk"].items():
+            checks.append(
+                (
+                    f"views: `{name}` <= 1 us per chunk",
+                    f"{v['ns']:.0f} ns (IQR {v['q1']:.0f}-{v['q3']:.0f})",
+                    v["ns"] <= 1000,
+                )
+            )
+    for result in growth or []:
+        k = result["exponent"]
+        checks.append((f"linear scaling, {result['case']}: exponent <= 1.1", f"{k:.2f}", k <= 1.1))
+    for result in scaling or []:
+        if result["competitor"].startswith(SSE):
+            k = result["exponent"]
+            checks.append(
+                (
+                    f"linear scaling, one event of 0.5-4 MB: {result['competitor']} <= 1.1",
+                    f"{k:.2f}",
+                    None if math.isnan(k) else k <= 1.1,
+                )
+            )
+    if scale:
+        rows = {(r["library"], r["backend"]): r for r in scale["rows"] if "error" not in r}
+        for backend in ("asyncio", "trio"):
+            rival = rows.get(("httpx-sse + json.loads", backend))
+            for library in ("ssestream", "ssestream [stdlib json]"):
+                mine = rows.get((library, backend))
+                if mine and rival:
+                    a, b = mine["cpu_us_per_chunk"], rival["cpu_us_per_chunk"]
+                    checks.append(
+                        (
+                            f"concurrency, {scale['streams']} streams on {backend}: {library} "
+                            "CPU per chunk <= httpx-sse + json.loads's",
+                            f"{a:.1f} against {b:.1f} us",
+                            a <= b,
+                        )
+                    )
+    lines = [
+        [name, value, "met" if ok else ("missed" if ok is False else "n/a")]
+        for name, value, ok in checks
+    ]
+    met = sum(ok is True for *_, ok in checks)
+    return (
+        f"{met} of {len(checks)} met. Ratios are of medians timed in the same rounds; "
+        "the value is the median of the runs, the bracket the least and greatest run. "
+        "'pure Python' is the default path without the accelerator"
+        + (" (the [stdlib json] twin, forced off)" if accelerated else "")
+        + ".\n\n"
+        + table(["target", "measured", "verdict"], lines, "llr")
+    )
+
+
+def views_table(result: dict[str, Any]) -> str:
+    lines = [
+        [f"`{name}`", f"{v['ns']:.0f}", f"{v['q1']:.0f}-{v['q3']:.0f}"]
+        for name, v in result["per_chunk"].items()
+    ]
+    return (
+        f"ns per chunk over {result['chunks']:,} fresh chunks of the headline stream (views "
+        "made before the timed loop, as a stream hands them out), the empty loop's "
+        f"{result['loop_ns']:.0f} ns subtracted; median and interquartile range of the "
+        "rounds. The guarded form reads `chunk.choices` twice, and each read builds the "
+        "list of choice views anew.\n\n" + table(["access", "ns", "IQR"], lines, "lrr")
+    )
+
+
+def growth_table(results: list[dict[str, Any]]) -> str:
+    lines = [[r["case"], ms(r["n_s"]), ms(r["4n_s"]), f"{r['exponent']:.2f}"] for r in results]
+    return (
+        "ssestream's full path (bytes, 64-byte reads) at n and 4n (n = 4,000 fragments, "
+        "or 500 rows of 8 choices); exponent = log(t(4n) / t(n)) / log 4.\n\n"
+        + table(["case", "n: ms", "4n: ms", "exponent"], lines)
     )
 
 
@@ -386,7 +549,8 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--quick", action="store_true", help="fewer rounds, smaller runs")
-    parser.add_argument("--rounds", type=int, help="timed rounds per table (9; quick 3)")
+    parser.add_argument("--rounds", type=int, help="timed rounds per table (5; quick 3)")
+    parser.add_argument("--runs", type=int, help="throughput runs, for their spread (3; quick 1)")
     parser.add_argument("--streams", type=int, help="concurrent streams (1000; quick 200)")
     parser.add_argument("--chunks", type=int, default=50, help="chunks per scale stream (50)")
     parser.add_argument(
@@ -403,7 +567,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-write", action="store_true", help="print, do not write the report")
     parser.add_argument("--json", type=Path, help="also write every figure to this JSON file")
     args = parser.parse_args(argv)
-    rounds = args.rounds or (3 if args.quick else 9)
+    rounds = args.rounds or (3 if args.quick else 5)
+    n_runs = args.runs or (1 if args.quick else 3)
     streams = args.streams or (200 if args.quick else 1000)
     only = set(args.only.split(",")) if args.only else set(SECTIONS)
     unknown = only - set(SECTIONS)
@@ -417,13 +582,29 @@ def main(argv: list[str] | None = None) -> int:
     figures: dict[str, Any] = {"machine": info, "rounds": rounds}
     parts: list[tuple[str, str]] = []
 
-    rows = notes = None
+    rows = notes = runs = None
     if "throughput" in only:
-        print("throughput ...", file=sys.stderr)
-        rows, notes = bench_parse.throughput(
-            rounds, READ_SIZES, budget_s=args.budget, baseline=args.baseline
-        )
+        runs = []
+        for run in range(n_runs):
+            print(f"throughput, run {run + 1} of {n_runs} ...", file=sys.stderr)
+            one, notes = bench_parse.throughput(
+                rounds, READ_SIZES, budget_s=args.budget, baseline=args.baseline
+            )
+            runs.append(one)
+        rows = bench_parse.combine(runs)
         figures["throughput"] = [vars(r) for r in rows]
+        figures["throughput_runs"] = [[vars(r) for r in one] for one in runs]
+        if args.json:  # kept at once: a long run is not lost to a later failure
+            args.json.write_text(json.dumps(figures, indent=2, default=str))
+    views = growth = None
+    if "views" in only:
+        print("views ...", file=sys.stderr)
+        views = bench_parse.views(rounds)
+        figures["views"] = views
+    if "scaling" in only:
+        print("growth ...", file=sys.stderr)
+        growth = bench_parse.growth(rounds)
+        figures["growth"] = growth
     scaling = None
     sizes_mb = [0.5, 1.0, 2.0, 4.0]
     if "scaling" in only:
@@ -443,10 +624,14 @@ def main(argv: list[str] | None = None) -> int:
         scale = bench_scale.scale(streams, args.chunks, libraries, ["asyncio", "trio"])
         figures["scale"] = scale
 
+    if runs or views or growth or scaling or scale:
+        parts.append(("Targets of issue 14", targets14(runs, views, growth, scaling, scale)))
+    if views is not None:
+        parts.append(("Views: reading a chunk's content", views_table(views)))
     if rows or scaling or memory or scale:
         verdicts, checks = targets(rows, scaling, memory, scale)
         figures["targets"] = checks
-        parts.append(("Targets of issue 5", verdicts))
+        parts.append(("Targets of issue 5 (for continuity)", verdicts))
     if rows is not None and notes is not None:
         title = "Parse throughput: bytes to chunks to completion"
         parts.append((title, throughput_tables(rows, notes)))
@@ -456,6 +641,8 @@ def main(argv: list[str] | None = None) -> int:
             )
     if scaling is not None:
         parts.append(("Linear scaling: one large event", scaling_table(scaling, sizes_mb, 16)))
+    if growth is not None:
+        parts.append(("Linear scaling: fragments and interleaved choices", growth_table(growth)))
     if memory is not None:
         parts.append(("Memory while accumulating", memory_table(memory)))
     if scale is not None:
@@ -469,9 +656,9 @@ def main(argv: list[str] | None = None) -> int:
         "",
         "Generated by `python benchmarks/run.py"
         + (" --quick" if args.quick else "")
-        + f"` on {info['date']} in {elapsed / 60:.1f} minutes; {rounds} interleaved rounds "
-        "per table. Run it again to reproduce; `--quick` for a shorter run, `--help` for "
-        "the options.",
+        + f"` on {info['date']} in {elapsed / 60:.1f} minutes; {n_runs} runs of {rounds} "
+        "interleaved rounds per throughput table. Run it again to reproduce; `--quick` "
+        "for a shorter run, `--help` for the options.",
         "",
         table(
             ["machine", ""],

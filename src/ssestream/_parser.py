@@ -37,8 +37,9 @@ stream cannot begin with ``{``, so this sniffing is safe; such a body is collect
 from __future__ import annotations
 
 import json
+import os
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Final, TypeVar
 
 from ._accumulator import ChatCompletionAccumulator
@@ -63,6 +64,7 @@ __all__ = [
     "ERROR_BODY_BYTES",
     "MESSAGE_CHARS",
     "NEED_DATA",
+    "SPEEDUPS_ENV",
     "BaseStreamParser",
     "ChatStreamParser",
     "EventStreamParser",
@@ -78,6 +80,28 @@ _E = TypeVar("_E", bound=SSEStreamError)
 _loads = json.loads
 _raw_decode = json.JSONDecoder().raw_decode
 
+SPEEDUPS_ENV = "SSESTREAM_SPEEDUPS"
+"""The environment variable that turns the accelerator off when set to ``0``."""
+
+
+def _speedups() -> Callable[[str | bytes], Any] | None:
+    """msgspec's JSON decoder when it is installed (``ssestream[speedups]``) and not
+    turned off by ``SSESTREAM_SPEEDUPS=0``; else None."""
+    if os.environ.get(SPEEDUPS_ENV, "1") == "0":
+        return None
+    try:
+        from msgspec.json import Decoder
+    except ImportError:
+        return None
+    return Decoder().decode
+
+
+# The accelerator decode_json tries first. Tests set it to None to force the stdlib.
+# msgspec decodes a 320-byte OpenAI chunk in 0.75 us against raw_decode's 1.9 us and
+# json.loads's 2.5 us (timeit, best of 7; orjson: 0.74 us, but it turns integers past
+# 64 bits into floats without an error, where msgspec keeps them exact).
+_fast_loads = _speedups()
+
 
 class _NestingError(ValueError):
     """JSON nested deeper than the interpreter's recursion limit allows to decode."""
@@ -90,12 +114,31 @@ def decode_json(text: str | bytes) -> Any:
     nested too deeply to decode, which ``json`` reports as ``RecursionError``) and
     nothing else, so callers turn any bad payload into their own typed error.
 
+    With ``ssestream[speedups]`` installed, msgspec decodes first (3x faster on a chat
+    chunk). Whatever msgspec refuses goes to ``json`` as before: invalid JSON, and the
+    inputs on which the two would differ (``NaN``/``Infinity``, numbers beyond the
+    float range, lone surrogates, a BOM or UTF-16 in bytes, nesting past its depth
+    limit); where msgspec accepts, its value equals ``json.loads``'s (the differential
+    tests check this). So the results and the errors are exactly the stdlib's. Set
+    ``SSESTREAM_SPEEDUPS=0`` before import to use the stdlib alone.
+
     ``json.loads`` matches a whitespace pattern before and after the document, which
     costs a quarter of decoding a typical chunk (measured); ``raw_decode``, the
     documented ``JSONDecoder`` method it calls in between, does not. Text with anything
     around the object (whitespace, which is valid, or extra data, which is not) goes
     to ``json.loads``, so results and errors are the same.
     """
+    fast = _fast_loads
+    if fast is not None:
+        try:
+            return fast(text)
+        except Exception:  # refused: the stdlib decides, value or error
+            pass
+    return _decode_stdlib(text)
+
+
+def _decode_stdlib(text: str | bytes) -> Any:
+    """:func:`decode_json` without the accelerator."""
     try:
         if type(text) is str and text[:1] == "{":
             value, end = _raw_decode(text)
@@ -633,15 +676,24 @@ class ChatStreamParser(BaseStreamParser):
                 if not data.strip():
                     self.ignored_events += 1
                     continue
-            try:
-                payload = decode_json(data)
-            except ValueError as exc:
-                error = ChunkParseError(
-                    f"event {self.events - 1} is not JSON ({exc}): {bounded(data, 200)!r}",
-                    position=self.events - 1,
-                    event=event,
-                )
-                raise self.abort(error) from exc
+            fast = _fast_loads
+            if fast is not None:
+                # decode_json's first step, inlined: a Python call less per chunk, 0.1 us
+                # of its 4.6 us through the parser (A/B, three interleaved runs).
+                try:
+                    payload = fast(data)
+                except Exception:  # refused: the stdlib decides, value or error
+                    fast = None
+            if fast is None:
+                try:
+                    payload = _decode_stdlib(data)
+                except ValueError as exc:
+                    error = ChunkParseError(
+                        f"event {self.events - 1} is not JSON ({exc}): {bounded(data, 200)!r}",
+                        position=self.events - 1,
+                        event=event,
+                    )
+                    raise self.abort(error) from exc
             return self._chunk(payload, event)
 
     def next_event(self) -> ChatStreamEvent | _Sentinel:

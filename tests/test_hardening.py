@@ -481,3 +481,58 @@ def test_server_sent_event_encode_round_trips() -> None:
         assert SSEDecoder().feed(event.encode()) == [event]
     with pytest.raises(ValueError, match="line end"):
         ssestream.ServerSentEvent(data="x", event="a\nid: 9").encode()
+
+
+# --------------------------------------------------------------------------- tools' hooks
+
+
+def test_feed_positions_are_the_same_at_any_split() -> None:
+    body = (
+        b"\xef\xbb\xbf: hi\r\ndata: a\r\n\r\nevent: x\rdata: b\rdata: c\r\r"
+        b"id: 7\n\ndata: d\n\ndata: e\r\n\r\n"
+    )
+    whole = SSEDecoder().feed_positions(body)
+    assert [(end, event.data) for end, event in whole] == [
+        (20, "a"),
+        (46, "b\nc"),
+        (62, "d"),
+        (73, "e"),
+    ]
+    assert [body[end - 2 : end] for end, _ in whole] == [b"\r\n", b"\r\r", b"\n\n", b"\r\n"]
+    for size in range(1, len(body) + 1):
+        decoder = SSEDecoder()
+        cuts = set(range(size, len(body), size))
+        pieces_ = [body[i : i + size] for i in range(0, len(body), size)]
+        got = [pair for piece in pieces_ for pair in decoder.feed_positions(piece)]
+        # A CRLF cut between two reads ends its event at the CR: the event is
+        # dispatched before the LF arrives (documented); elsewhere, the same offsets.
+        expected = [
+            (end - 1 if body[end - 2 : end] == b"\r\n" and end - 1 in cuts else end, event)
+            for end, event in whole
+        ]
+        assert got == expected, size
+    decoder = SSEDecoder()
+    assert decoder.feed(body) == [event for _, event in whole]  # feed pays nothing
+
+
+def test_on_bad_chunk_reports_and_goes_on(twin: Twin) -> None:
+    bad: list[ChunkParseError] = []
+    body = sse(chunk("a"), "not json", [1, 2], {"choices": "nope"}, chunk("b"), chunk(None, "stop"))
+    run = twin.read([body], on_bad_chunk=bad.append)
+    assert [c.choices[0].delta.content for c in run.chunks] == ["a", "b", None]
+    assert [e.position for e in bad] == [1, 2, 3]
+    assert all(isinstance(e, ChunkParseError) for e in bad)
+    assert run.stream.parser.bad_chunks == 3
+    assert run.completion.choices[0].message.content == "ab"
+    assert run.stream.interrupted is False
+
+
+def test_on_bad_chunk_does_not_hide_server_errors_or_a_bad_json_body() -> None:
+    bad: list[ChunkParseError] = []
+    stream = ChatStream([sse(chunk("a"), {"error": {"message": "x"}})], on_bad_chunk=bad.append)
+    with pytest.raises(StreamAPIError):
+        list(stream)
+    stream = ChatStream([b'{"choices": "nope"}'], on_bad_chunk=bad.append)
+    with pytest.raises(ChunkParseError):
+        list(stream)
+    assert bad == []

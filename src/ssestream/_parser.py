@@ -582,6 +582,12 @@ class ChatStreamParser(BaseStreamParser):
             by default).
         think_tags: move ``<think>`` text out of content into reasoning (off by
             default; see :class:`ChatCompletionAccumulator`).
+        on_bad_chunk: for tools that report every problem of a stream (``ssestream
+            check``): a data payload that is not a chunk (not JSON, not an object, a
+            field of the wrong type) is handed to it as the :class:`ChunkParseError`
+            that would have been raised, and the stream goes on with the next event;
+            the accumulator is unchanged by it. Errors sent by the server, limits and a
+            bad plain JSON body still raise. Default ``None``: raise.
 
     Attributes:
         accumulator: the :class:`ChatCompletionAccumulator` every chunk is added to.
@@ -594,6 +600,7 @@ class ChatStreamParser(BaseStreamParser):
         events: how many events were handled (``[DONE]`` and ignored ones included).
         ignored_events: events neither ``message`` nor ``error`` (e.g. ``event: ping``),
             and ``message`` events with empty data (keep-alives): not chunks, skipped.
+        bad_chunks: bad chunks handed to ``on_bad_chunk`` and skipped.
         response: the HTTP response, set by the caller, attached to errors.
     """
 
@@ -607,10 +614,13 @@ class ChatStreamParser(BaseStreamParser):
         keep_chunks: bool = False,
         clock: Clock | None = None,
         think_tags: bool | ThinkTags = False,
+        on_bad_chunk: Callable[[ChunkParseError], None] | None = None,
     ) -> None:
         super().__init__(
             max_line_bytes=max_line_bytes, max_event_bytes=max_event_bytes, clock=clock
         )
+        self._on_bad_chunk = on_bad_chunk
+        self.bad_chunks = 0
         self.accumulator = ChatCompletionAccumulator(keep_chunks=keep_chunks, think_tags=think_tags)
         self._add = self.accumulator.add
         self.done = False
@@ -693,8 +703,12 @@ class ChatStreamParser(BaseStreamParser):
                         position=self.events - 1,
                         event=event,
                     )
-                    raise self.abort(error) from exc
-            return self._chunk(payload, event)
+                    error.__cause__ = exc
+                    self._bad_chunk(error)
+                    continue
+            chunk = self._chunk(payload, event)
+            if chunk is not None:
+                return chunk
 
     def next_event(self) -> ChatStreamEvent | _Sentinel:
         """Return the next typed event (see :mod:`ssestream._events`), :data:`NEED_DATA`
@@ -732,8 +746,9 @@ class ChatStreamParser(BaseStreamParser):
         typed.extend(events)
         return typed.popleft()
 
-    def _chunk(self, payload: Any, event: ServerSentEvent | None) -> ChatCompletionChunk:
-        """Check one decoded payload, add it to the accumulator and wrap it."""
+    def _chunk(self, payload: Any, event: ServerSentEvent | None) -> ChatCompletionChunk | None:
+        """Check one decoded payload, add it to the accumulator and wrap it; ``None``
+        for a bad chunk that ``on_bad_chunk`` took."""
         if type(payload) is dict and not payload.get("error") and payload.get("object") != "error":
             if "choices" not in payload and event and looks_like_responses_event(event, payload):
                 raise self.abort(self._responses_error(event))
@@ -742,7 +757,8 @@ class ChatStreamParser(BaseStreamParser):
             except ChunkParseError as exc:
                 exc.event = event
                 exc.position = self.events - 1
-                raise self.abort(exc) from exc.__cause__
+                self._bad_chunk(exc)
+                return None
             self._arrivals.append(self._arrival)
             if self._looking:
                 self._looking = self.timer.look(payload)
@@ -755,8 +771,17 @@ class ChatStreamParser(BaseStreamParser):
                 position=position,
                 event=event,
             )
-            raise self.abort(error)
+            self._bad_chunk(error)
+            return None
         raise self.abort(self._stream_error(event, payload))
+
+    def _bad_chunk(self, error: ChunkParseError) -> None:
+        """Raise ``error`` (the stream ends), or hand it to ``on_bad_chunk`` and go on
+        (only in an event stream: a bad plain JSON body is the whole answer)."""
+        if self._on_bad_chunk is None or not self.streamed:
+            raise self.abort(error)
+        self.bad_chunks += 1
+        self._on_bad_chunk(error)
 
     def _responses_error(self, event: ServerSentEvent) -> ChunkParseError:
         name = event[0] if event[0] != "message" else "data-only"
@@ -817,7 +842,9 @@ class ChatStreamParser(BaseStreamParser):
             payload["choices"] = choices
             if payload.get("object") == "chat.completion":
                 payload["object"] = "chat.completion.chunk"
-        return self._chunk(payload, None)
+        chunk = self._chunk(payload, None)
+        assert chunk is not None  # a plain JSON body is never skipped (see _bad_chunk)
+        return chunk
 
     # -- results
 

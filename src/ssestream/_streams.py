@@ -34,6 +34,7 @@ from typing_extensions import Self
 
 from ._decoder import DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_LINE_BYTES, ServerSentEvent
 from ._events import ChatStreamEvent
+from ._exceptions import ChunkParseError
 from ._openai import sdk_stream_response
 from ._parser import (
     END,
@@ -361,6 +362,7 @@ class _ChatStreamBase(_Reader):
         clock: Clock | None = None,
         on_end: OnEnd | None = None,
         think_tags: bool | ThinkTags = False,
+        on_bad_chunk: Callable[[ChunkParseError], None] | None = None,
     ) -> None:
         parser = ChatStreamParser(
             max_line_bytes=max_line_bytes,
@@ -368,6 +370,7 @@ class _ChatStreamBase(_Reader):
             keep_chunks=keep_chunks,
             clock=clock,
             think_tags=think_tags,
+            on_bad_chunk=on_bad_chunk,
         )
         super().__init__(source, parser, on_end)
 
@@ -442,6 +445,9 @@ class ChatStream(_ChatStreamBase, _SyncReader):
         think_tags: move ``<think>...</think>`` text out of ``content`` into
             reasoning (MiniMax, Qwen3, DeepSeek-R1 distills served without a reasoning
             parser); off by default. See :class:`ThinkTags`.
+        on_bad_chunk: report a data payload that is not a chunk to this callback and
+            go on, instead of raising :class:`ChunkParseError` (see
+            :class:`ChatStreamParser`); for tools that list every problem of a stream.
 
     Attributes:
         error: the exception the stream raised, once it did, else ``None``.

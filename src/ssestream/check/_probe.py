@@ -17,7 +17,6 @@ fresh parser after it (a client would stop there: that is reported, not imitated
 from __future__ import annotations
 
 import contextlib
-import re
 import time
 import zlib
 from collections.abc import Callable, Mapping, Sequence
@@ -76,19 +75,15 @@ class CheckObserver:
         """A request is over: ``record`` is set for the streaming ones."""
 
 
-# One piece per line, terminator included, so that one piece completes at most one event.
-_LINE = re.compile(rb"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
-
-
 class _Feeder:
     """Feeds a body to :class:`ChatStreamParser` and records each chunk's read.
 
-    After a chunk that cannot be decoded it goes on with a fresh parser, primed with a
-    comment line so that it does not sniff the rest as a JSON body.
+    A chunk that cannot be decoded is recorded and skipped through the parser's own
+    ``on_bad_chunk`` option, so the rest of the stream is still read and checked.
     """
 
     def __init__(self, on_chunk: Callable[[ChatCompletionChunk], None]) -> None:
-        self.parser = ChatStreamParser()
+        self.parser = ChatStreamParser(on_bad_chunk=self._bad_chunk)
         self.on_chunk = on_chunk
         self.chunks: list[ChunkArrival] = []
         self.done = False
@@ -97,19 +92,19 @@ class _Feeder:
         self.finished = False
         # the reads whose bytes completed at least one event: StreamTimings' ``reads``
         self.event_reads: set[int] = set()
+        self._read = 0
+        self._at = 0.0
+
+    def _bad_chunk(self, exc: ChunkParseError) -> None:
+        self.chunks.append(ChunkArrival(read=self._read, time=self._at, error=_parse_error(exc)))
 
     def feed(self, data: bytes, read: int, at: float) -> None:
-        for piece in _LINE.findall(data):
-            if self.finished:
-                return
-            try:
-                if self.parser.receive_data(piece):
-                    self.event_reads.add(read)
-            except LimitExceededError as exc:
-                self.chunks.append(ChunkArrival(read=read, time=at, error=exc.message))
-                self.finished = True
-                return
-            self._drain(read, at)
+        if self.finished:
+            return
+        self._read, self._at = read, at
+        if self.parser.receive_data(data):
+            self.event_reads.add(read)
+        self._drain(read, at)
 
     def eof(self, read: int, at: float) -> None:
         if not self.finished:
@@ -129,12 +124,9 @@ class _Feeder:
                 self.finished = True
                 return
             except (ChunkParseError, LimitExceededError) as exc:
+                # A plain JSON body that is not a chunk, or a limit: the stream is over.
                 self.chunks.append(ChunkArrival(read=read, time=at, error=_parse_error(exc)))
-                if parser.streamed:
-                    self.parser = ChatStreamParser()
-                    self.parser.receive_data(b":\n")
-                else:
-                    self.finished = True
+                self.finished = True
                 return
             if parser.streamed is not None and not self.streamed:
                 self.streamed = parser.streamed

@@ -19,7 +19,6 @@ import itertools
 import json
 import math
 import random
-import re
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Literal
@@ -66,7 +65,6 @@ _CUT_ERRORS: dict[str, RecordedError | None] = {
     ),
 }
 
-_LINE_END = re.compile(rb"\r\n|\r|\n")
 
 Piece = tuple[float, bytes]
 
@@ -236,17 +234,10 @@ class Plan:
 
 def event_ends(body: bytes) -> list[tuple[int, str]]:
     """Return ``(end, data)`` for each event of ``body``, ``end`` being the byte offset
-    just past the blank line that dispatched it (CRLF included)."""
+    just past the blank line that dispatched it (CRLF included): the decoder's own
+    :meth:`~ssestream.SSEDecoder.feed_positions`, not a second line splitter."""
     decoder = SSEDecoder(max_line_bytes=None, max_event_bytes=None)
-    ends: list[tuple[int, str]] = []
-    pos = 0
-    for match in _LINE_END.finditer(body):
-        end = match.end()
-        ends.extend((end, event.data) for event in decoder.feed(body[pos:end]))
-        pos = end
-    decoder.feed(body[pos:])
-    decoder.close()
-    return ends
+    return [(end, event.data) for end, event in decoder.feed_positions(body)]
 
 
 def _remove(pieces: list[Piece], start: int, stop: int) -> list[Piece]:

@@ -145,6 +145,9 @@ def test_exceptions_share_one_root() -> None:
         "ssestream._encoder",
         "ssestream._partial_json",
         "ssestream._relay",
+        "ssestream._timings",
+        "ssestream._think",
+        "ssestream._openai",
     ],
 )
 def test_private_modules_declare_all(module: str) -> None:

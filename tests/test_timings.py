@@ -199,3 +199,19 @@ def test_a_failing_on_end_warns_and_keeps_the_result() -> None:
     with pytest.warns(RuntimeWarning, match="exporter down"):
         completion = stream.get_final_completion()
     assert completion.choices[0].message.content == "a"
+
+
+def test_chunk_output_is_the_one_definition_of_showing_something() -> None:
+    from ssestream._timings import chunk_output
+
+    def payload(**delta: Any) -> dict[str, Any]:
+        return {"choices": [{"index": 0, "delta": delta}]}
+
+    assert chunk_output(payload(role="assistant", content="")) == (False, False)
+    assert chunk_output(payload(content="x")) == (True, False)
+    assert chunk_output(payload(refusal="no")) == (True, False)
+    assert chunk_output(payload(tool_calls=[{"index": 0}])) == (True, False)
+    assert chunk_output(payload(reasoning_content="hm")) == (False, True)
+    assert chunk_output(payload(reasoning="hm", content="x")) == (True, True)
+    for odd in [{}, {"choices": None}, {"choices": ["x"]}, {"choices": [{"delta": 5}]}]:
+        assert chunk_output(odd) == (False, False)

@@ -34,7 +34,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Clock", "StreamTimer", "StreamTimings"]
+__all__ = ["Clock", "StreamTimer", "StreamTimings", "chunk_output"]
 
 Clock = Callable[[], float]
 """A monotonic clock in seconds, such as ``time.perf_counter`` (the default)."""
@@ -164,6 +164,30 @@ def _carries(delta: Mapping[str, Any], keys: tuple[str, ...]) -> bool:
     return any(delta.get(key) for key in keys)
 
 
+_ANSWER = ("content", "refusal", "tool_calls", "function_call")
+
+
+def chunk_output(payload: Mapping[str, Any]) -> tuple[bool, bool]:
+    """Whether a decoded chunk carries output: ``(answer, reasoning)``.
+
+    ``answer``: a non-empty ``content``, ``refusal`` or tool-call fragment in any
+    choice's delta (what TTFT waits for; the role-only chunk carries none);
+    ``reasoning``: a non-empty reasoning fragment under any name providers use. The one
+    definition of "this chunk shows something", used by the timings, by ``ssestream
+    check`` and by ``serve``'s slow-first-token fault. Never raises on odd shapes.
+    """
+    choices = payload.get("choices")
+    answer = reasoning = False
+    if type(choices) is not list:
+        return answer, reasoning
+    for choice in choices:
+        delta = choice.get("delta") if type(choice) is dict else None
+        if type(delta) is dict and delta:
+            answer = answer or _carries(delta, _ANSWER)
+            reasoning = reasoning or _carries(delta, _REASONING)
+    return answer, reasoning
+
+
 class StreamTimer:
     """Collects the times of one stream; :meth:`snapshot` makes a :class:`StreamTimings`.
 
@@ -230,7 +254,7 @@ class StreamTimer:
                 self._first_reasoning = now
                 if self._output_from is None:
                     self._output_from = number
-            if _carries(delta, ("content", "refusal", "tool_calls", "function_call")):
+            if _carries(delta, _ANSWER):
                 self._first_token = now
                 if self._output_from is None:
                     self._output_from = number

@@ -35,7 +35,8 @@ from .._responses_parser import OUTPUT_DELTAS
 from .._responses_streams import ResponseStream
 from .._responses_types import Response, looks_like_responses_event
 from .._streams import ChatStream
-from .._types import ChatCompletion, ChoiceDelta
+from .._timings import chunk_output
+from .._types import ChatCompletion
 from ._plan import (
     BAD_GATEWAY_502,
     RATE_LIMIT_429,
@@ -414,15 +415,7 @@ def _carries_token(data: str | None) -> bool:
     payload = _payload(data)
     if payload is not None and payload.get("type") in _OUTPUT_DELTAS:
         return bool(payload.get("delta"))
-    choices = payload.get("choices") if payload is not None else None
-    if not isinstance(choices, list):
-        return False
-    for choice in choices:
-        if isinstance(choice, dict) and isinstance(choice.get("delta"), dict):
-            delta = ChoiceDelta(choice["delta"])
-            if delta.content or delta.reasoning_content or delta.refusal or delta.tool_calls:
-                return True
-    return False
+    return payload is not None and any(chunk_output(payload))
 
 
 def _first_token_offset(exchange: Exchange) -> int | None:

@@ -107,7 +107,10 @@ from .. import ChatCompletionChunk, StreamTimings
 from .._http import media_type
 from .._parser import error_fields  # the parser's reading of error payloads
 from .._responses_parser import OUTPUT_DELTAS
-from .._timings import StreamTimer  # stream.timings' own figures
+from .._timings import (
+    StreamTimer,  # stream.timings' own figures
+    chunk_output,
+)
 from ._records import (
     MAX_CHUNKS,
     MAX_READS,
@@ -231,11 +234,10 @@ def _text_of(payload: Mapping[str, Any] | None) -> _Text:
                 found.reasoning += len(reasoning)
             if isinstance(refusal, str) and refusal:
                 found.content += len(refusal)
-            if delta.get("tool_calls") or delta.get("function_call"):
-                found.visible = True
     except (AttributeError, TypeError):  # a malformed chunk: it shows nothing
         return _Text()
-    found.visible = found.visible or bool(found.content or found.reasoning)
+    # Whether it shows anything is the library's one definition (the timings' too).
+    found.visible = any(chunk_output(payload))
     return found
 
 

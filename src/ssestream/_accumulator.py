@@ -74,6 +74,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from operator import countOf
 from typing import Any
 
 from ._exceptions import ChunkParseError
@@ -1111,7 +1112,14 @@ class ChatCompletionAccumulator:
         # too, and left out when the completion is built); measured, this halves the
         # envelope's share of add() against a Python loop over the fields.
         if None in data.values():
-            self._extra.update({k: v for k, v in data.items() if v is not None})
+            if data.get("usage", 0) is None and countOf(data.values(), None) == 1:
+                # OpenAI sends "usage": null on every chunk but the last: the only null
+                # is a field the completion takes from elsewhere (_ENVELOPE_OWN), so the
+                # C-level update stays right; the dict comprehension cost 10% of the
+                # full path on real OpenAI streams (measured, issue 14).
+                self._extra.update(data)
+            else:
+                self._extra.update({k: v for k, v in data.items() if v is not None})
         else:
             self._extra.update(data)
         # Usage, per field the last non-null value: Groq's x_groq.usage and Moonshot's

@@ -256,7 +256,9 @@ async def test_a_wait_past_the_read_timeout_raises_read_timeout(lib: ModuleType,
     served = await serve(ReplayTransport(TOOL_CALL, split=1000, gap=10.0), lib, mode, timeout=0.1)
     assert isinstance(served.error, lib.ReadTimeout)
     assert len(served.pieces) == 1
-    assert time.monotonic() - started == pytest.approx(0.1, abs=0.08)
+    # At least the timeout, and far less than the 10 s gap (a loaded machine, coverage
+    # on, took 0.39 s once: the bound says what matters, not how fast the machine is).
+    assert 0.09 <= time.monotonic() - started < 5
     with pytest.raises(lib.ReadTimeout):
         await serve(ReplayTransport(TOOL_CALL, first_byte=10.0), lib, mode, timeout=0.05)
 

@@ -10,7 +10,6 @@ library is imported here: a source is an ``httpx.Response`` / ``httpx2.Response`
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
@@ -19,7 +18,7 @@ from ._decoder import DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_LINE_BYTES
 from ._parser import END
 from ._responses_parser import ResponseMismatch, ResponseStreamParser
 from ._responses_types import Response, ResponseStreamEvent
-from ._streams import OnEnd, _AsyncReader, _Reader, _SyncReader, _with_sse_headers
+from ._streams import OnEnd, _aconnect, _AsyncReader, _connect, _Reader, _SyncReader
 from ._timings import Clock
 
 __all__ = ["AsyncResponseStream", "ResponseStream", "aconnect_responses", "connect_responses"]
@@ -212,22 +211,18 @@ def connect_responses(
         with connect_responses(client, "POST", "/responses", json=body) as stream:
             for event in stream: ...
     """
-    headers = _with_sse_headers(kwargs.pop("headers", None))
-    clock = clock or time.perf_counter
-    sent = clock()
-    with client.stream(method, url, headers=headers, **kwargs) as response:
-        stream = ResponseStream(
+
+    def make(response: Any, stream_clock: Clock) -> ResponseStream:
+        return ResponseStream(
             response,
             max_line_bytes=max_line_bytes,
             max_event_bytes=max_event_bytes,
-            clock=clock,
+            clock=stream_clock,
             on_end=on_end,
         )
-        stream.parser.timer.request_sent = sent
-        try:
-            yield stream
-        finally:
-            stream.close()
+
+    with _connect(client, method, url, clock, kwargs, make) as stream:
+        yield stream
 
 
 @asynccontextmanager
@@ -243,19 +238,15 @@ async def aconnect_responses(
     **kwargs: Any,
 ) -> AsyncIterator[AsyncResponseStream]:
     """The async twin of :func:`connect_responses`, for an ``AsyncClient``."""
-    headers = _with_sse_headers(kwargs.pop("headers", None))
-    clock = clock or time.perf_counter
-    sent = clock()
-    async with client.stream(method, url, headers=headers, **kwargs) as response:
-        stream = AsyncResponseStream(
+
+    def make(response: Any, stream_clock: Clock) -> AsyncResponseStream:
+        return AsyncResponseStream(
             response,
             max_line_bytes=max_line_bytes,
             max_event_bytes=max_event_bytes,
-            clock=clock,
+            clock=stream_clock,
             on_end=on_end,
         )
-        stream.parser.timer.request_sent = sent
-        try:
-            yield stream
-        finally:
-            await stream.aclose()
+
+    async with _aconnect(client, method, url, clock, kwargs, make) as stream:
+        yield stream

@@ -58,6 +58,8 @@ __all__ = [
 ]
 
 _T = TypeVar("_T")
+_R = TypeVar("_R", bound="_SyncReader")
+_A = TypeVar("_A", bound="_AsyncReader")
 
 OnEnd = Callable[[Any, "BaseException | None"], None]
 """A hook called once when a stream is over: ``on_end(stream, error)``, where ``error``
@@ -587,6 +589,59 @@ class _AsyncEvents:
         return event  # type: ignore[return-value]
 
 
+def _open(
+    client: Any, method: str, url: str, clock: Clock | None, kwargs: dict[str, Any]
+) -> tuple[Any, Clock, float]:
+    """What every ``connect_*`` does before the request: the SSE headers added, the
+    stream's clock chosen, and the time just before the request was sent (for
+    ``timings.request_sent``). Returns ``(client.stream(...) context, clock, sent)``."""
+    headers = _with_sse_headers(kwargs.pop("headers", None))
+    clock = clock or time.perf_counter
+    sent = clock()
+    return client.stream(method, url, headers=headers, **kwargs), clock, sent
+
+
+@contextmanager
+def _connect(
+    client: Any,
+    method: str,
+    url: str,
+    clock: Clock | None,
+    kwargs: dict[str, Any],
+    make: Callable[[Any, Clock], _R],
+) -> Iterator[_R]:
+    """Send the request and yield ``make(response, clock)``, a sync stream, closed when
+    the block ends: the body of :func:`connect_chat` and ``connect_responses``."""
+    request, clock, sent = _open(client, method, url, clock, kwargs)
+    with request as response:
+        stream = make(response, clock)
+        stream._parser.timer.request_sent = sent
+        try:
+            yield stream
+        finally:
+            stream.close()
+
+
+@asynccontextmanager
+async def _aconnect(
+    client: Any,
+    method: str,
+    url: str,
+    clock: Clock | None,
+    kwargs: dict[str, Any],
+    make: Callable[[Any, Clock], _A],
+) -> AsyncIterator[_A]:
+    """The async twin of :func:`_connect`."""
+    request, clock, sent = _open(client, method, url, clock, kwargs)
+    async with request as response:
+        stream = make(response, clock)
+        stream._parser.timer.request_sent = sent
+        try:
+            yield stream
+        finally:
+            await stream.aclose()
+
+
 @contextmanager
 def connect_chat(
     client: Any,
@@ -617,24 +672,20 @@ def connect_chat(
         with connect_chat(client, "POST", "/chat/completions", json=body) as stream:
             for chunk in stream: ...
     """
-    headers = _with_sse_headers(kwargs.pop("headers", None))
-    clock = clock or time.perf_counter
-    sent = clock()
-    with client.stream(method, url, headers=headers, **kwargs) as response:
-        stream = ChatStream(
+
+    def make(response: Any, stream_clock: Clock) -> ChatStream:
+        return ChatStream(
             response,
             max_line_bytes=max_line_bytes,
             max_event_bytes=max_event_bytes,
             keep_chunks=keep_chunks,
-            clock=clock,
+            clock=stream_clock,
             on_end=on_end,
             think_tags=think_tags,
         )
-        stream.parser.timer.request_sent = sent
-        try:
-            yield stream
-        finally:
-            stream.close()
+
+    with _connect(client, method, url, clock, kwargs, make) as stream:
+        yield stream
 
 
 @asynccontextmanager
@@ -652,21 +703,17 @@ async def aconnect_chat(
     **kwargs: Any,
 ) -> AsyncIterator[AsyncChatStream]:
     """The async twin of :func:`connect_chat`, for ``httpx``/``httpx2`` ``AsyncClient``."""
-    headers = _with_sse_headers(kwargs.pop("headers", None))
-    clock = clock or time.perf_counter
-    sent = clock()
-    async with client.stream(method, url, headers=headers, **kwargs) as response:
-        stream = AsyncChatStream(
+
+    def make(response: Any, stream_clock: Clock) -> AsyncChatStream:
+        return AsyncChatStream(
             response,
             max_line_bytes=max_line_bytes,
             max_event_bytes=max_event_bytes,
             keep_chunks=keep_chunks,
-            clock=clock,
+            clock=stream_clock,
             on_end=on_end,
             think_tags=think_tags,
         )
-        stream.parser.timer.request_sent = sent
-        try:
-            yield stream
-        finally:
-            await stream.aclose()
+
+    async with _aconnect(client, method, url, clock, kwargs, make) as stream:
+        yield stream

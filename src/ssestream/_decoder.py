@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import json
 import re
+from itertools import repeat as _repeat
 from typing import Any
 
 from ._exceptions import LimitExceededError
@@ -347,50 +348,65 @@ class SSEDecoder:
             if self._ends is not None:
                 self._ends.append(self._offset)
             return [_new_event(ServerSentEvent, ("message", value, self._id_buffer, None))]
+        # The other blocks, in a method of their own: their code inline here made the
+        # reads without a line end above 10% slower (160 against 177 ns, measured).
+        return self._block(text, block, start, rest)
+
+    def _block(
+        self, text: str, block: bytes | bytearray, start: int, rest: bytes
+    ) -> list[ServerSentEvent]:
+        """The events of a block of complete lines (``text``, decoded from ``block``,
+        which starts at stream offset ``start``); ``rest`` is the unterminated line
+        after it, checked against ``max_line_bytes`` after the block's lines."""
+        end = len(text) - 2
+        short = len(block) + len(rest) <= self._short_block  # no limit within reach
+        if (
+            text[end] == "\n"
+            and short
+            and not (self._data or self._retry_block is not None)
+            and (text[:5] == "data:" or text[:6] == "event:")
+        ):
+            # One event with an "event:" line: "event: x", "data: {...}" and the blank
+            # line in one block, or the same without the "event:" line after a block
+            # that was that line. The usual event of the Responses API, one event per
+            # read and in small reads; the line loop costs twice as much (measured: 1.9
+            # against 0.9 us per event at one event per read, 7.2 against 5.3 at 64 B).
+            kind = self._event_type
+            first = -1  # where the line before the data line ends
+            if text[:6] == "event:":
+                first = text.find("\n")
+                kind = text[7:first] if text[6:7] == " " else text[6:first]
+            if text.startswith("data:", first + 1) and text.find("\n", first + 1) == end:
+                self.last_event_id = self._id_buffer
+                self._event_type = ""
+                first += 6  # the data line's value starts here, or after a space
+                value = text[first + 1 : end] if text[first : first + 1] == " " else text[first:end]
+                if self._ends is not None:
+                    self._ends.append(self._offset)
+                event = (kind or "message", value, self._id_buffer, None)
+                return [_new_event(ServerSentEvent, event)]
         lines = text.split("\n")
         lines.pop()  # the block ends with a line end: the last piece is always ""
+        if (
+            not len(lines) & 1
+            and short
+            and self._ends is None
+            and not (self._data or self._event_type or self._retry_block is not None)
+        ):
+            # Several events of one "data: " line each, as large reads bring chat
+            # chunks: every other line blank, every other a data line, checked by
+            # C-level calls (any, all over map). 0.58 us per event against the line
+            # loop's 0.78 (measured, 4096-byte reads). feed_positions() takes the loop.
+            values = lines[::2]
+            if not any(lines[1::2]) and all(map(str.startswith, values, _repeat("data: "))):
+                self.last_event_id = ident = self._id_buffer
+                return [
+                    _new_event(ServerSentEvent, ("message", line[6:], ident, None))
+                    for line in values
+                ]
+        # The line loop. On a limit error, the error carries the events dispatched
+        # before it.
         events: list[ServerSentEvent] = []
-        self._process(lines, block, start, events)
-        # The unterminated rest is checked after the complete lines before it, so that
-        # the first limit passed in the stream is the one reported.
-        if len(rest) > self._max_line:
-            error = LimitExceededError("max_line_bytes", self._max_line, len(rest), self._offset)
-            error.events = events
-            raise error
-        return events
-
-    def feed_positions(self, data: bytes) -> list[tuple[int, ServerSentEvent]]:
-        """:meth:`feed`, with where each event ended: ``(end, event)`` pairs.
-
-        ``end`` is the byte offset in the stream (counted from the first byte fed, BOM
-        included, like :attr:`LimitExceededError.offset`) just past the line end of the
-        blank line that dispatched the event; when that line end is a CRLF cut between
-        two reads, just past its CR (the event is dispatched then, before the LF
-        arrives). For tools that re-cut a stream at event
-        boundaries (the testing toolkit's replay planner, ``ssestream check``); the
-        usual :meth:`feed` pays nothing for it. Raises what :meth:`feed` raises (the
-        error's ``events`` then come without their offsets).
-        """
-        ends: list[int] = []
-        self._ends = ends
-        try:
-            events = self.feed(data)
-        finally:
-            self._ends = None
-        return list(zip(ends, events, strict=True))
-
-    def _process(
-        self,
-        lines: list[str],
-        block: bytes | bytearray,
-        start: int,
-        events: list[ServerSentEvent],
-    ) -> None:
-        """Interpret complete lines, appending dispatched events to ``events``.
-
-        On a limit error, ``events`` holds what was dispatched before it, and the
-        error carries that list too.
-        """
         data = self._data
         size = self._event_size
         max_event = self._max_event
@@ -471,6 +487,33 @@ class SSEDecoder:
                     raise error
         self._data = data
         self._event_size = size
+        # The unterminated rest is checked after the complete lines before it, so that
+        # the first limit passed in the stream is the one reported.
+        if len(rest) > self._max_line:
+            error = LimitExceededError("max_line_bytes", self._max_line, len(rest), self._offset)
+            error.events = events
+            raise error
+        return events
+
+    def feed_positions(self, data: bytes) -> list[tuple[int, ServerSentEvent]]:
+        """:meth:`feed`, with where each event ended: ``(end, event)`` pairs.
+
+        ``end`` is the byte offset in the stream (counted from the first byte fed, BOM
+        included, like :attr:`LimitExceededError.offset`) just past the line end of the
+        blank line that dispatched the event; when that line end is a CRLF cut between
+        two reads, just past its CR (the event is dispatched then, before the LF
+        arrives). For tools that re-cut a stream at event
+        boundaries (the testing toolkit's replay planner, ``ssestream check``); the
+        usual :meth:`feed` pays nothing for it. Raises what :meth:`feed` raises (the
+        error's ``events`` then come without their offsets).
+        """
+        ends: list[int] = []
+        self._ends = ends
+        try:
+            events = self.feed(data)
+        finally:
+            self._ends = None
+        return list(zip(ends, events, strict=True))
 
     def _measure(self, data: list[str]) -> int:
         """The exact UTF-8 size of the pending event's data, measuring only the lines

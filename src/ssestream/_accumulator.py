@@ -1111,15 +1111,19 @@ class ChatCompletionAccumulator:
         # when the chunk holds no null (the fields with rules of their own are copied
         # too, and left out when the completion is built); measured, this halves the
         # envelope's share of add() against a Python loop over the fields.
-        if None in data.values():
-            if data.get("usage", 0) is None and countOf(data.values(), None) == 1:
-                # OpenAI sends "usage": null on every chunk but the last: the only null
-                # is a field the completion takes from elsewhere (_ENVELOPE_OWN), so the
-                # C-level update stays right; the dict comprehension cost 10% of the
-                # full path on real OpenAI streams (measured, issue 14).
+        if usage is None and "usage" in data:
+            # OpenAI sends "usage": null on every chunk but the last. When it is the
+            # only null, the C-level update stays right: usage is a field the
+            # completion takes from elsewhere (_ENVELOPE_OWN). The dict comprehension
+            # cost 10% of the full path on real OpenAI streams; testing for usage
+            # first spares the `None in` scan, 160 of the 390 ns the two scans cost
+            # (comparing a str with None is slow) (measured, issue 14).
+            if countOf(data.values(), None) == 1:
                 self._extra.update(data)
             else:
                 self._extra.update({k: v for k, v in data.items() if v is not None})
+        elif None in data.values():
+            self._extra.update({k: v for k, v in data.items() if v is not None})
         else:
             self._extra.update(data)
         # Usage, per field the last non-null value: Groq's x_groq.usage and Moonshot's

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from test_decoder import feed_reads, reference_decode
 
 from ssestream import (
+    ChatCompletionAccumulator,
     ChatCompletionChunk,
     ChatStream,
     LimitExceededError,
@@ -202,3 +203,28 @@ def test_choices_of_a_stream_read_twice_are_the_same_views() -> None:
         if part.startswith(b"data: {") and json.loads(part[6:])["choices"]
     ]
     assert texts == expected
+
+
+# --------------------------------------------------------------------------- accumulator
+
+
+def test_usage_null_beside_another_null_keeps_the_last_non_null_values() -> None:
+    # OpenAI's "usage": null on every chunk takes the envelope's C-level update when it
+    # is the only null; a second null (or none with usage absent) takes the filter.
+    base = {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m"}
+    delta = {"index": 0, "delta": {"content": "a"}, "finish_reason": None}
+    accumulator = ChatCompletionAccumulator()
+    for extra in (
+        {"system_fingerprint": "fp_1", "usage": None},
+        {"system_fingerprint": None, "usage": None, "service_tier": "default"},
+        {"usage": None, "service_tier": None, "obfuscation": "xyz"},
+        {"system_fingerprint": None},
+        {"usage": {"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7}},
+    ):
+        accumulator.add({**base, **extra, "choices": [delta]})
+    raw = accumulator.completion.to_dict()
+    assert raw["system_fingerprint"] == "fp_1"
+    assert raw["service_tier"] == "default"
+    assert raw["usage"] == {"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7}
+    assert "obfuscation" not in raw
+    assert raw["choices"][0]["message"]["content"] == "aaaaa"

@@ -4,8 +4,9 @@ Over the headline stream (OpenAI chunks with ``"usage": null`` and ``obfuscation
 7-, 64-, 4096-byte reads and one event per read: the decoder alone, then
 ``receive_data``, the parser's pulls (JSON, accumulator, view), the stream loop,
 ``httpx.Response``, and reading ``chunk.choices[0].delta.content``; the hand-written
-loop beside them. Then JSON (with the accelerator if installed, and without), the
-accumulator and the chunk view alone. CPU time, median of 9 runs.
+loop beside them. Then JSON, the accumulator and the chunk view alone. All of it with
+the accelerator if installed, then again with the stdlib's JSON (the pure-Python
+default). CPU time, median of 9 runs.
 
 Run:  python benchmarks/bench_layers.py   (the figures of notes.md, round 2)
 """
@@ -101,15 +102,19 @@ def alone() -> dict[str, Callable[[], Any]]:
 
 
 def main() -> int:
-    print(f"JSON accelerator: {b.ACCELERATED or 'none'}; µs per chunk")
-    for size in (7, 64, 4096, b.EVENT):
-        pieces = b.split(BODY, size)
-        shown = " ".join(f"{name}={per_chunk(run):.2f}" for name, run in layers(pieces).items())
-        label = "one event" if size == b.EVENT else f"{size} B"
-        print(f"{label}, {len(pieces) / len(TEXTS):.1f} reads per chunk: {shown}")
-    print(" ".join(f"{name}={per_chunk(run):.2f}" for name, run in alone().items()))
-    _parser._fast_loads = None
-    print(f"JSON, stdlib alone={per_chunk(alone()['JSON']):.2f}")
+    accelerator = _parser._fast_loads
+    for fast in (accelerator, None):
+        _parser._fast_loads = fast
+        shown_json = (b.ACCELERATED or "none") if fast is not None else "stdlib (pure Python)"
+        print(f"JSON: {shown_json}; µs per chunk")
+        for size in (7, 64, 4096, b.EVENT):
+            pieces = b.split(BODY, size)
+            shown = " ".join(f"{name}={per_chunk(run):.2f}" for name, run in layers(pieces).items())
+            label = "one event" if size == b.EVENT else f"{size} B"
+            print(f"{label}, {len(pieces) / len(TEXTS):.1f} reads per chunk: {shown}")
+        print(" ".join(f"{name}={per_chunk(run):.2f}" for name, run in alone().items()))
+        if fast is None:
+            break
     return 0
 
 

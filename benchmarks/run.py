@@ -326,8 +326,9 @@ def views_table(result: dict[str, Any]) -> str:
         f"ns per chunk over {result['chunks']:,} fresh chunks of the headline stream (views "
         "made before the timed loop, as a stream hands them out), the empty loop's "
         f"{result['loop_ns']:.0f} ns subtracted; median and interquartile range of the "
-        "rounds. The guarded form reads `chunk.choices` twice, and each read builds the "
-        "list of choice views anew.\n\n" + table(["access", "ns", "IQR"], lines, "lrr")
+        "rounds. The guarded form reads `chunk.choices` twice: the first read builds the "
+        "list of choice views, the second returns the same list.\n\n"
+        + table(["access", "ns", "IQR"], lines, "lrr")
     )
 
 

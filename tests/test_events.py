@@ -137,7 +137,9 @@ def check_events(
             call = (event.index, event.call_index)
             assert event.call_index < len(started[event.index])
             assert event.arguments == "".join(arguments[call])
-            if event.complete:
+            if event.type == "custom":
+                assert event.parsed is None  # free-form input, never parsed as JSON
+            elif event.complete:
                 assert event.parsed == json.loads(event.arguments)
             else:
                 assert event.parsed is None

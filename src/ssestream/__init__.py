@@ -49,6 +49,7 @@ from ._exceptions import (
 from ._parser import END, ERROR_BODY_BYTES, NEED_DATA, ChatStreamParser
 from ._partial_json import PartialJSONParser
 from ._relay import Relay, relay_headers
+from ._responses_events import ResponseEventBuilder, StreamEvent
 from ._responses_parser import ResponseMismatch, ResponseStreamParser
 from ._responses_streams import (
     AsyncResponseStream,
@@ -152,6 +153,7 @@ __all__ = [
     "ResponseContentPart",
     "ResponseContentPartEvent",
     "ResponseErrorEvent",
+    "ResponseEventBuilder",
     "ResponseLifecycleEvent",
     "ResponseMismatch",
     "ResponseOutputItem",
@@ -168,6 +170,7 @@ __all__ = [
     "ServerSentEvent",
     "StreamAPIError",
     "StreamEnded",
+    "StreamEvent",
     "StreamInterruptedError",
     "StreamTimings",
     "ThinkTagSplitter",

@@ -112,7 +112,7 @@ def _replay_responses(
     if not as_json:
         out.write(f"{label}\n\n")
     try:
-        for event in stream.events():
+        for event in stream:
             events += 1
             if not as_json:
                 printer.response_event(event)

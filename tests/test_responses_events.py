@@ -19,6 +19,7 @@ Every recording runs at the suite's read sizes, sync and on both anyio backends.
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -428,3 +429,104 @@ async def test_the_async_twin_hands_out_the_same_events() -> None:
     chat_raw = (FIXTURES / "openai" / "parse_pydantic_tool__c6aa7e397b71.sse").read_bytes()
     chat = [event async for event in AsyncChatStream([chat_raw]).events()]
     assert isinstance(chat[0], ChunkEvent)
+
+
+HOSTILE = st.sampled_from(
+    [
+        '{"type":"response.created","response":{"id":5,"model":["m"],"created_at":"x"}}',
+        '{"type":"response.output_item.added","output_index":0,"item":{"type":"function_call",'
+        '"call_id":7,"name":["n"],"arguments":{"a":1}}}',
+        '{"type":"response.output_item.added","output_index":1,"item":{"type":"custom_tool_call",'
+        '"call_id":"c","name":"x","input":"in"}}',
+        '{"type":"response.function_call_arguments.delta","output_index":0,"delta":"{\\"a\\":"}',
+        '{"type":"response.function_call_arguments.delta","output_index":2,"delta":"1}"}',
+        '{"type":"response.custom_tool_call_input.delta","output_index":1,"delta":"more"}',
+        '{"type":"response.output_item.done","output_index":0,"item":{"type":"function_call",'
+        '"call_id":"c0","name":"f","arguments":"{\\"a\\":1}"}}',
+        '{"type":"response.output_item.done","output_index":0,"item":{"type":"message",'
+        '"content":[{"type":"output_text","text":5},"x",{"type":"refusal","refusal":"no"}]}}',
+        '{"type":"response.output_item.done","output_index":3,"item":{"type":"reasoning",'
+        '"summary":[{"type":"summary_text","text":"S"}],"content":7}}',
+        '{"type":"response.output_text.delta","output_index":0,"content_index":0,"delta":"a",'
+        '"logprobs":[{"token":"a","logprob":"high"}]}',
+        '{"type":"response.output_text.delta","output_index":0,"content_index":0,"delta":"b",'
+        '"logprobs":"none"}',
+        '{"type":"response.refusal.delta","output_index":0,"content_index":1,"delta":"r"}',
+        '{"type":"response.reasoning_text.delta","output_index":3,"content_index":0,"delta":"t"}',
+        '{"type":"response.reasoning_summary_text.delta","output_index":3,"summary_index":4,'
+        '"delta":"u"}',
+        '{"type":"response.completed","response":{"output":[{"type":"function_call",'
+        '"arguments":"{}"},7,{"type":"message","content":[{"type":"output_text","text":"ab!"}]}],'
+        '"usage":{"input_tokens":"1","output_tokens":2,"input_tokens_details":[]}}}',
+        '{"type":"response.incomplete","response":{"incomplete_details":{"reason":9}}}',
+        '{"type":"response.incomplete","response":{"incomplete_details":{"reason":"content_filter"}}}',
+        '{"type":"response.completed","response":{"output":"all"}}',
+        '{"type":"error","message":"boom"}',
+        "[DONE]",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(HOSTILE, max_size=12), st.integers(1, 64))
+def test_hostile_shapes_keep_the_rules_or_raise_typed_errors(texts: list[str], size: int) -> None:
+    """Wrong types wherever the translation reads: the events keep the chat rules and
+    add up to their completion, or one of ssestream's errors is raised; never another."""
+    raw = b"".join(f"data: {text}\n\n".encode() for text in texts)
+    stream = ResponseStream([raw[i : i + size] for i in range(0, len(raw), size)] or [b""])
+    events: list[Any] = []
+    try:
+        events.extend(stream.events())
+    except SSEStreamError:
+        return
+    end = events[-1]
+    assert isinstance(end, StreamEnded)
+    check_events(as_chat(events), end.completion)
+    assert end.response == stream.snapshot
+
+
+def test_events_are_linear_in_the_deltas() -> None:
+    """Growth, not speed: n and 4n fragments of one call's arguments and of one text,
+    with ``partial`` read on every arguments delta, take about 4 times as long (a
+    quadratic rebuild would take 16 times); best of three at each size, in one run."""
+
+    def stream_of(n: int) -> bytes:
+        call = {"type": "function_call", "call_id": "c", "name": "f", "arguments": ""}
+        events: list[Any] = [
+            {"type": "response.output_item.added", "output_index": 0, "item": call},
+            {
+                "type": "response.function_call_arguments.delta",
+                "output_index": 0,
+                "delta": '{"a":"',
+            },
+        ]
+        events += [
+            {"type": "response.function_call_arguments.delta", "output_index": 0, "delta": "xy"}
+        ] * n
+        events.append(
+            {"type": "response.function_call_arguments.delta", "output_index": 0, "delta": '"}'}
+        )
+        events += [
+            {
+                "type": "response.output_text.delta",
+                "output_index": 1,
+                "content_index": 0,
+                "delta": "t",
+            }
+        ] * n
+        events.append({"type": "response.completed", "response": {"status": "completed"}})
+        return body(*events, event_lines=False)
+
+    def cost(n: int) -> float:
+        raw = stream_of(n)
+        best = float("inf")
+        for _ in range(3):
+            start = time.process_time()
+            for event in ResponseStream([raw]).events():
+                if isinstance(event, ToolCallArgumentsDelta):
+                    event.partial  # noqa: B018 (read, as a UI would)
+            best = min(best, time.process_time() - start)
+        return best
+
+    small, large = cost(2_000), cost(8_000)
+    assert large / small < 8

@@ -32,6 +32,7 @@ the difference in ``mismatches``.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from typing import Any, Union
 
 from ._events import (
@@ -322,18 +323,13 @@ class ResponseEventBuilder:
         """The terminal event: the final output's stated texts, the finish reason, the
         usage."""
         output = response.get("output")
-        has_call = bool(self._calls)
         if isinstance(output, list):
             for position, item in enumerate(output):
                 if type(item) is dict:
-                    has_call = has_call or item.get("type") in _CALLS
                     self._item(out, position, item, done=False)
-        if kind == "response.completed":
-            finish = "tool_calls" if has_call else "stop"
-        else:
-            details = response.get("incomplete_details")
-            reason = details.get("reason") if isinstance(details, dict) else None
-            finish = _INCOMPLETE.get(reason, reason) if type(reason) is str else "length"
+        # The event names the status (a server may leave the response's own out).
+        status = "completed" if kind == "response.completed" else "incomplete"
+        finish = response_finish_reason({**response, "status": status}, has_call=bool(self._calls))
         chunk: dict[str, Any] = {
             "choices": [{"index": 0, "delta": {}, "finish_reason": finish}],
         }
@@ -341,6 +337,26 @@ class ResponseEventBuilder:
         if usage is not None:
             chunk["usage"] = usage
         self._chunk(out, chunk)
+
+
+def response_finish_reason(response: Mapping[str, Any], *, has_call: bool = False) -> str | None:
+    """The chat ``finish_reason`` a Responses ``response`` (a dict) amounts to: for
+    ``status`` ``"completed"``, ``"tool_calls"`` if its output has a function or custom
+    tool call (or ``has_call``: one was streamed), else ``"stop"``; for
+    ``"incomplete"``, ``"length"`` (``max_output_tokens``, or no reason given),
+    ``"content_filter"``, or the reason as sent; ``None`` for any other status (not
+    finished, or failed). The one definition behind ``events()`` and the tracer."""
+    status = response.get("status")
+    if status == "completed":
+        output = response.get("output")
+        if not has_call and isinstance(output, list):
+            has_call = any(type(item) is dict and item.get("type") in _CALLS for item in output)
+        return "tool_calls" if has_call else "stop"
+    if status == "incomplete":
+        details = response.get("incomplete_details")
+        reason = details.get("reason") if isinstance(details, dict) else None
+        return _INCOMPLETE.get(reason, reason) if type(reason) is str else "length"
+    return None
 
 
 def _rest(streamed: list[str], stated: Any) -> str | None:

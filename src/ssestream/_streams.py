@@ -162,6 +162,13 @@ class _Reader:
                 )
 
     @property
+    def streamed(self) -> bool | None:
+        """False when the server answered with one plain JSON body (a
+        ``chat.completion``, or a Responses ``response``: it ignored ``stream: true``);
+        True for an event stream; None before the body."""
+        return self._parser.streamed
+
+    @property
     def timings(self) -> StreamTimings:
         """When each stage of the stream happened: time to first token, inter-chunk
         gaps, output tokens per second (a :class:`StreamTimings` snapshot, valid during
@@ -399,13 +406,6 @@ class _ChatStreamBase(_Reader):
         with every choice finished is complete.
         """
         return self._parser.interrupted
-
-    @property
-    def streamed(self) -> bool | None:
-        """False when the server answered with one plain JSON ``chat.completion``
-        (it ignored ``stream: true``); True for an event stream; None before the body.
-        """
-        return self._parser.streamed
 
     @property
     def parser(self) -> ChatStreamParser:

@@ -389,6 +389,20 @@ def test_the_builder_is_usable_on_its_own() -> None:
     assert text == stream.snapshot.output_text == out[-1].completion.choices[0].message.content
 
 
+def events_or_error(stream: ResponseStream) -> list[Any] | None:
+    """All of ``stream.events()`` checked by the chat rules, or ``None`` if it raised one
+    of ssestream's errors (any other exception fails the test)."""
+    events: list[Any] = []
+    try:
+        events.extend(stream.events())
+    except SSEStreamError:
+        return None
+    end = events[-1]
+    assert isinstance(end, StreamEnded)
+    check_events(as_chat(events), end.completion)
+    return events
+
+
 @settings(max_examples=40, deadline=None)
 @given(
     name=st.sampled_from([p.name for p in ANSWERED]),
@@ -405,15 +419,10 @@ def test_any_cut_and_split_keeps_the_rules(name: str, cut: float, sizes: list[in
         size = sizes[len(pieces) % len(sizes)]
         pieces.append(body[at : at + size])
         at += size
-    stream = ResponseStream(pieces)
-    events: list[Any] = []
-    try:
-        events.extend(stream.events())
-    except SSEStreamError:
+    events = events_or_error(ResponseStream(pieces))
+    if events is None:
         return
     end = events[-1]
-    assert isinstance(end, StreamEnded)
-    check_events(as_chat(events), end.completion)
     assert "".join(e.delta for e in events if isinstance(e, ContentDelta)) == (
         end.completion.choices[0].message.content or "" if end.completion.choices else ""
     )
@@ -474,15 +483,9 @@ def test_hostile_shapes_keep_the_rules_or_raise_typed_errors(texts: list[str], s
     add up to their completion, or one of ssestream's errors is raised; never another."""
     raw = b"".join(f"data: {text}\n\n".encode() for text in texts)
     stream = ResponseStream([raw[i : i + size] for i in range(0, len(raw), size)] or [b""])
-    events: list[Any] = []
-    try:
-        events.extend(stream.events())
-    except SSEStreamError:
-        return
-    end = events[-1]
-    assert isinstance(end, StreamEnded)
-    check_events(as_chat(events), end.completion)
-    assert end.response == stream.snapshot
+    events = events_or_error(stream)
+    if events is not None:
+        assert events[-1].response == stream.snapshot
 
 
 def test_events_are_linear_in_the_deltas() -> None:

@@ -17,7 +17,7 @@ Four layers, each usable on its own:
 from .__about__ import __version__
 from ._accumulator import ChatCompletionAccumulator
 from ._decoder import DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_LINE_BYTES, ServerSentEvent, SSEDecoder
-from ._encoder import DONE, encode_chunk, encode_event
+from ._encoder import DONE, encode_chunk, encode_event, encode_response_event
 from ._events import (
     ChatEventBuilder,
     ChatStreamEvent,
@@ -189,6 +189,7 @@ __all__ = [
     "connect_responses",
     "encode_chunk",
     "encode_event",
+    "encode_response_event",
     "iter_events",
     "looks_like_responses_event",
     "relay_headers",

@@ -36,7 +36,6 @@ from .. import (
 )
 from .._http import body_decoder
 from .._redact import redact_text, redact_url
-from ._analysis import refusal_problem
 from ._records import (
     BODY_EXCERPT_BYTES,
     DEFAULT_MAX_TIME,
@@ -52,6 +51,7 @@ from ._records import (
     StreamError,
     StreamRecord,
 )
+from ._rules import refusal_problem
 
 __all__ = ["CheckObserver", "probe"]
 

@@ -14,7 +14,13 @@ from typing import Any
 
 from ._records import FINISH_REASONS, ChunkArrival, ChunkDeviation
 
-__all__ = ["chunk_deviations", "chunk_numbers", "is_int", "validate_chunk"]
+__all__ = [
+    "chunk_deviations",
+    "chunk_numbers",
+    "deviation_evidence",
+    "is_int",
+    "validate_chunk",
+]
 
 
 def _kind(value: Any) -> str:
@@ -178,7 +184,16 @@ def chunk_deviations(chunks: Sequence[ChunkArrival]) -> tuple[ChunkDeviation, ..
 
 
 def chunk_numbers(numbers: Sequence[int], limit: int = 8) -> str:
+    """``"1, 2, 3"``: the chunk numbers, the first ``limit`` of them and the count."""
     shown = ", ".join(str(number) for number in numbers[:limit])
     if len(numbers) > limit:
         shown += f", ... ({len(numbers)} chunks)"
     return shown
+
+
+def deviation_evidence(deviations: Sequence[ChunkDeviation], limit: int = 5) -> tuple[str, ...]:
+    """One evidence line per deviation, the first ``limit`` of them: ``"chunk 3, 7: ..."``."""
+    return tuple(
+        f"chunk {chunk_numbers(deviation.chunks)}: {deviation.message}"
+        for deviation in deviations[:limit]
+    )

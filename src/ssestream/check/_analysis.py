@@ -222,8 +222,8 @@ def analyse_stream(
     # A plain JSON body is a chat.completion, not chunks: not_streamed says it all. The
     # chunk shape is the chat API's: a Responses stream's events are not chunks.
     responses = record.api == "responses"
-    shaped = record.streamed is not False and not responses
-    deviations = chunk_deviations(chunks) if shaped else ()
+    streamed = record.streamed is not False
+    deviations = chunk_deviations(chunks, shape=not responses) if streamed else ()
     malformed = {
         number
         for deviation in deviations

@@ -17,6 +17,7 @@ fresh parser after it (a client would stop there: that is reported, not imitated
 from __future__ import annotations
 
 import contextlib
+import re
 import time
 import zlib
 from collections.abc import Callable, Mapping, Sequence
@@ -88,9 +89,9 @@ class _StreamFeeder(Generic[_Item]):
             ``finished``).
         next_item: the parser's pull method: an item, ``NEED_DATA`` or ``END``.
         on_item: called with each item, after it is recorded (the live view).
-        ends: the errors that end the stream as a bad chunk (recorded with ``describe``'s
-            text); a :class:`StreamAPIError` always ends it as the stream's ``error``.
-        describe: the text recorded for one of ``ends``.
+        ends: the errors that end the stream as a bad chunk (recorded with why, see
+            :func:`_parse_error`); a :class:`StreamAPIError` always ends it as the
+            stream's ``error``.
         done: whether the stream reached its proper end, asked once it is over.
 
     Attributes:
@@ -107,14 +108,12 @@ class _StreamFeeder(Generic[_Item]):
         on_item: Callable[[_Item], None],
         *,
         ends: tuple[type[SSEStreamError], ...],
-        describe: Callable[[SSEStreamError], str],
         done: Callable[[], bool],
     ) -> None:
         self.parser = parser
         self._next_item = next_item
         self._on_item: Callable[[_Item], None] = on_item
         self._ends = ends
-        self._describe = describe
         self._done = done
         self.chunks: list[ChunkArrival] = []
         self.done = False
@@ -155,7 +154,7 @@ class _StreamFeeder(Generic[_Item]):
                 self.finished = True
                 return
             except self._ends as exc:  # not a chunk (a plain JSON body...), or a limit
-                self.chunks.append(ChunkArrival(read=read, time=at, error=self._describe(exc)))
+                self.chunks.append(ChunkArrival(read=read, time=at, error=_parse_error(exc)))
                 self.finished = True
                 return
             if parser.streamed is not None and not self.streamed:
@@ -188,7 +187,6 @@ class _Feeder(_StreamFeeder[ChatCompletionChunk]):
             parser.next_chunk,
             on_chunk,
             ends=(ChunkParseError, LimitExceededError),
-            describe=_parse_error,
             done=lambda: parser.done,
         )
 
@@ -205,13 +203,16 @@ class _ResponsesFeeder(_StreamFeeder[ResponseStreamEvent]):
             parser.next_event,
             on_event,
             ends=(SSEStreamError,),  # not JSON, a wrong type, a limit, not SSE
-            describe=lambda exc: exc.message,
             done=lambda: parser.terminal_event in ("response.completed", "response.incomplete"),
         )
 
 
+_NUMBERED = re.compile(r"^event \d+ \(([^)]*)\): ")  # "event 31 (response.x.delta): ..."
+
+
 def _parse_error(exc: SSEStreamError) -> str:
-    """Why a payload is not a chunk, without the parser's event numbering."""
+    """Why a payload is not a chunk (or a Responses event), without the parser's event
+    numbering: the check numbers chunks from 1, in its own evidence."""
     if exc.event is None:  # a whole body that is not JSON: the message quotes it
         return exc.message
     data = exc.event.data
@@ -220,7 +221,7 @@ def _parse_error(exc: SSEStreamError) -> str:
         return f"not JSON ({cause}): {data[:120]!r}"
     if data and not data.lstrip().startswith("{"):
         return f"JSON but not an object: {data[:120]!r}"
-    return exc.message
+    return _NUMBERED.sub(r"\1: ", exc.message)
 
 
 class _ReadTap:

@@ -62,16 +62,20 @@ read and tokens per second once. Nothing is said about buffering below ``min_chu
   JSON, not an object, ``choices`` not a list, a field of the wrong JSON type.
   Deviations that tolerant clients accept (a missing ``created``, ``object`` other than
   ``"chat.completion.chunk"``, a tool call without ``index``) are listed as warnings.
+  On a Responses stream: an event that :class:`~ssestream.ResponseStreamParser` cannot
+  read (not JSON, no ``type``, a field the rebuild reads of the wrong type), which ends
+  the stream as it ends a client's; what follows from the cut is not reported.
 * ``error_in_stream``: the stream carried an error payload or ``event: error``.
 * ``missing_done``: the body ended cleanly without ``data: [DONE]`` (the evidence says
   whether a ``finish_reason`` came: without one, the answer itself is cut off).
 * ``missing_terminal_event`` (Responses API, ``CheckData.api == "responses"``): the
   body ended cleanly without ``response.completed`` / ``response.incomplete``. A
-  Responses stream's events count as chunks; the chunk shape, ``missing_done`` and
-  ``missing_usage`` are the chat API's and are not checked on it.
+  Responses stream's events count as chunks; the chunk shape and ``missing_done`` are
+  the chat API's and are not checked on it.
 * ``missing_usage``: no chunk carried ``usage`` although ``stream_options.include_usage``
   was sent, in a stream that reached its end (``[DONE]`` or a ``finish_reason``; the
-  usage chunk comes last, so a stream cut before is ``missing_done`` alone).
+  usage chunk comes last, so a stream cut before is ``missing_done`` alone). On a
+  Responses stream: its terminal event came, and no event's ``response`` had ``usage``.
 * ``interrupted``: the connection failed mid-body (reset, incomplete chunked body).
 * ``stalled``: no byte for the read timeout (``--timeout``) before the stream ended.
 * ``too_long``: the stream was still going when the check stopped reading it: the
@@ -279,7 +283,22 @@ def stream_problems(
             )
         )
     errors = [deviation for deviation in deviations if deviation.severity == "error"]
-    if errors:
+    responses = record.api == "responses"
+    if errors and responses:
+        problems.append(
+            Problem(
+                code="malformed_chunks",
+                message=f"event {errors[0].chunks[0]} of the Responses stream cannot be "
+                "read, which ends the stream",
+                evidence=deviation_evidence(errors, noun="event"),
+                hint="Each `data:` payload must be one complete JSON Responses API event "
+                "with its `type`, its fields of the types the OpenAI API reference gives "
+                "(a `*.delta` event carries its `delta` text): clients stop at the first "
+                "one they cannot read. Check the server's serialisation, and any proxy "
+                "that rewrites the body.",
+            )
+        )
+    elif errors:
         problems.append(
             Problem(
                 code="malformed_chunks",
@@ -291,7 +310,8 @@ def stream_problems(
                 "Check the server's serialisation, and any proxy that rewrites the body.",
             )
         )
-    cut_short = False
+    # An event a Responses client cannot read ends its stream: the rest is a consequence.
+    cut_short = bool(errors) and responses
     if record.stream_error is not None:
         cut_short = True
         error = record.stream_error
@@ -394,8 +414,18 @@ def stream_problems(
             )
         )
     ended = record.done or metrics.finish_reason is not None
-    chat = record.api == "chat"
-    if chat and not cut_short and ended and record.streamed and not metrics.usage:
+    if responses and not cut_short and record.done and record.streamed and not metrics.usage:
+        problems.append(
+            Problem(
+                code="missing_usage",
+                message="the Responses stream's terminal event carries no `usage`",
+                evidence=(f"none of the {metrics.chunks} events had a response with usage",),
+                hint="The OpenAI Responses API states the token usage in the `response` of "
+                "`response.completed` (OpenAI API reference, the Response object's "
+                "`usage`): upgrade or configure the server, or count tokens on the client.",
+            )
+        )
+    elif not responses and not cut_short and ended and record.streamed and not metrics.usage:
         problems.append(
             Problem(
                 code="missing_usage",

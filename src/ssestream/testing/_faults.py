@@ -7,6 +7,9 @@ Strategy: everything a response will do is decided before anything is served, as
 presets, ``[DONE]`` and ``Content-Type`` removal); the faults it does not know are pure
 transformations here, of the exchange before planning (malformed chunks, usage removal, an
 error event, a JSON answer) or of the plan after it (gzip, bursts, a late first token).
+The faults that write into the stream have a chat form and a Responses API form (the
+``error`` event and ``response.failed`` of the OpenAI API reference, the terminal event
+for ``[DONE]``...), chosen by :func:`is_responses_exchange`.
 
 Invariants: a plan's times are seconds since the request arrived and never decrease; an
 exchange whose body had a ``Content-Encoding`` is decoded first, read by read; a ``.sse``

@@ -194,12 +194,6 @@ def _think_stream(fragments: list[str], *, finish: bool) -> bytes:
     return body
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="held think-tag text reaches the completion (ChoiceState.to_dict peeks at the "
-    "splitter) but never the events: the accumulator never calls ThinkTagSplitter.flush(), "
-    "so no CONTENT/REASONING route is logged for it and ChatEventBuilder emits no delta",
-)
 @pytest.mark.parametrize("finish", [True, False], ids=["finished", "interrupted"])
 @pytest.mark.parametrize(
     "fragments",

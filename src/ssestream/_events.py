@@ -689,9 +689,13 @@ class ChatEventBuilder:
         """The events of a chunk just added to the accumulator by its owner (the
         parser), :class:`ChunkEvent` first."""
         events: list[ChatStreamEvent] = [_chunk_event(chunk)]
+        if self._routes:
+            self._route(events)
+        return events
+
+    def _route(self, events: list[ChatStreamEvent]) -> None:
+        """The events of the fragments the accumulator logged since the last call."""
         routes = self._routes
-        if not routes:
-            return events
         choices = self._choices
         for route in routes:
             kind, index = route[0], route[1]
@@ -734,7 +738,6 @@ class ChatEventBuilder:
                 self._close(events, index, track, cut=route[2] in _CUT)
                 events.append(ChoiceFinished(index=index, finish_reason=route[2]))
         routes.clear()
-        return events
 
     def end(self, *, done: bool, interrupted: bool) -> list[ChatStreamEvent]:
         """The events of the end of the stream: the ``*Done`` of whatever is still open,
@@ -748,6 +751,9 @@ class ChatEventBuilder:
             return []
         self.ended = True
         events: list[ChatStreamEvent] = []
+        self.accumulator.flush_think()  # held text (a cut tag?) is a fragment after all
+        if self._routes:
+            self._route(events)
         for index in sorted(self._choices):
             self._close(events, index, self._choices[index], cut=interrupted)
         completion = self.accumulator.completion

@@ -18,7 +18,6 @@ from typing import Any, TextIO
 
 from .. import (
     ChatCompletion,
-    ChatCompletionChunk,
     ChatStream,
     ChatStreamEvent,
     ContentDelta,
@@ -65,20 +64,6 @@ class Printer:
             text = f"\x1b[2m{text}\x1b[0m"
         self.out.write(text)
         self.out.flush()
-
-    def chunk(self, chunk: ChatCompletionChunk) -> None:
-        """Print the text of choice 0 in ``chunk``: reasoning, answer, refusal."""
-        for choice in chunk.choices:
-            if choice.index not in (0, None):
-                continue
-            delta = choice.delta
-            reasoning = delta.reasoning_content
-            if reasoning:
-                self.write("reasoning", reasoning)
-            if delta.content:
-                self.write("answer", delta.content)
-            if delta.refusal:
-                self.write("refusal", delta.refusal)
 
     def event(self, event: ChatStreamEvent) -> None:
         """Print one event of ``stream.events()`` that concerns choice 0: its text, and

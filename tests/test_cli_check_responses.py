@@ -14,7 +14,7 @@ import pytest
 from ssestream import ResponseStream
 from ssestream.check import analyse, probe
 from ssestream.cli import main
-from ssestream.testing import create_app, running_server
+from ssestream.testing import FAULTS, create_app, running_server
 
 pytest.importorskip("starlette")
 pytest.importorskip("uvicorn")
@@ -26,22 +26,34 @@ EVENT_GAP = 0.01
 FIRST_TOKEN_DELAY = 0.5
 SLOW_FIRST_TOKEN = 0.25
 
-# fault -> (problem codes, exit status): the faults that apply to a Responses stream
+# fault -> (problem codes, exit status): every fault, in its Responses form where it
+# writes into the stream (a delta without "delta", no terminal event, no usage in the
+# response, an `error` event and response.failed)
 EXPECTED: dict[str, tuple[list[str], int]] = {
     "none": ([], 0),
     "buffer": (["buffered"], 1),
     "partial-buffer": (["partially_buffered"], 1),
     "gzip": (["compressed"], 1),
     "not-streamed": (["not_streamed"], 1),
+    "malformed": (["malformed_chunks"], 1),
+    "no-done": (["missing_terminal_event"], 1),
+    "no-usage": (["missing_usage"], 1),
     "slow-first-token": (["slow_first_token"], 1),
+    "error-in-stream": (["error_in_stream"], 1),
     "html": (["wrong_base_url"], 2),
     "429": (["rate_limited"], 2),
+    "500": (["server_error"], 2),
+    "502": (["server_error"], 2),
     "auth": (["auth_failed"], 2),
     "cut": (["missing_terminal_event"], 1),
     "reset": (["interrupted"], 1),
     "stall": (["stalled"], 1),
     "no-content-type": (["bad_content_type"], 1),
 }
+
+
+def test_every_fault_has_its_responses_verdict() -> None:
+    assert list(EXPECTED) == list(FAULTS)
 
 
 @pytest.fixture
@@ -84,13 +96,20 @@ def test_check_responses_against_serve(
     run = out["metrics"]["streaming"]
     assert run["api"] == "responses"
     # a JSON body is the whole response: ResponseStreamParser reads it as complete
-    assert run["done"] is (fault not in ("cut", "reset", "stall"))
+    cut = ("cut", "reset", "stall", "malformed", "no-done", "error-in-stream")
+    assert run["done"] is (fault not in cut)
     if fault == "not-streamed":
         assert run["streamed"] is False
+    elif fault == "no-usage":
+        assert (run["chunks"], run["finish_reason"], run["usage"]) == (94, "completed", False)
     elif run["done"]:
         assert run["chunks"] == 94  # every event of the recording
         assert run["finish_reason"] == "completed"
         assert (run["prompt_tokens"], run["completion_tokens"]) == (63, 121)
+    if fault == "malformed":  # numbered from 1 like every chunk of the check
+        [problem] = out["problems"]
+        assert all(": event " in line and '"delta"' in line for line in problem["evidence"])
+        assert run["malformed_chunks"] == 1
     if fault in ("none", "slow-first-token", "no-content-type"):
         # reasoning summary first, then the function call's arguments: the first token
         assert run["ttft_reasoning"] < run["ttft"]

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from ssestream import ChatCompletion, ChatStream
+from ssestream import ChatCompletion, ChatStream, ResponseStream
 from ssestream.cli import main
 from ssestream.cli._record import request_body
 from ssestream.testing import REDACTED, ReplayTransport, create_app, load_recording, running_server
@@ -212,3 +212,35 @@ def test_record_rejects_an_sse_output_name(
 ) -> None:
     assert record("http://127.0.0.1:9/v1", tmp_path / "out.sse") == 2
     assert "name it .jsonl" in capsys.readouterr().err
+
+
+RESPONSES = FIXTURES / "responses" / "fantasy-openai-gpt-5-reasoning-summary-function-call.sse"
+
+
+def test_record_of_a_responses_stream(
+    serve: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--api responses``: POST /responses, the events printed by the chat printer, the
+    recording replaying to the recording's own response."""
+    base = serve(RESPONSES)
+    output = tmp_path / "responses.jsonl"
+    assert record(base, output, "--api", "responses") == 0
+    captured = capsys.readouterr()
+    want = ResponseStream([RESPONSES.read_bytes()]).get_final_response()
+    call = next(item for item in want.output if item.type == "function_call")
+    assert "--- reasoning ---" in captured.out
+    assert f"--- tool call 0: {call.name} id={call.call_id} ---" in captured.out
+    assert f"output 1: function_call {call.name}" in captured.out
+    assert "terminal event: response.completed  interrupted: no" in captured.out
+    assert f"recorded to {output}" in captured.err
+    assert KEY not in captured.out + captured.err + output.read_text()
+
+    (exchange,) = load_recording(output)
+    assert exchange.request is not None
+    assert exchange.request.path == "/v1/responses"
+    assert exchange.request.json == request_body(
+        "deepseek-reasoner", "What is the weather in Paris?", "responses"
+    )
+    assert exchange.body == RESPONSES.read_bytes()
+    assert main(["replay", str(output), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["response"] == want.to_dict()

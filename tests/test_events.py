@@ -104,6 +104,7 @@ def check_events(
     started: dict[int, list[ToolCallStarted]] = defaultdict(list)
     dones: dict[tuple[int, int], list[ToolCallDone]] = defaultdict(list)
     finished: dict[int, list[str]] = defaultdict(list)
+    reopened: dict[tuple[int, int], int] = defaultdict(int)
     chunks = 0
     if events and not isinstance(events[0], ChunkEvent):
         # A stream without a chunk: StreamEnded alone.
@@ -132,12 +133,16 @@ def check_events(
             call = (event.index, event.call_index)
             assert event.call_index < len(started[event.index])  # started before
             arguments[call].append(event.delta)
+            if len(dones[call]) > reopened[call]:
+                reopened[call] += 1  # a fragment after its ToolCallDone opens it again
             assert event.arguments == "".join(arguments[call])
         elif isinstance(event, ToolCallDone):
             call = (event.index, event.call_index)
             assert event.call_index < len(started[event.index])
             assert event.arguments == "".join(arguments[call])
-            if event.complete:
+            if event.type == "custom":
+                assert event.parsed is None  # free-form input, never parsed as JSON
+            elif event.complete:
                 assert event.parsed == json.loads(event.arguments)
             else:
                 assert event.parsed is None
@@ -183,7 +188,11 @@ def check_events(
             text = "".join(arguments[choice.index, position])
             assert text in (function.get("arguments", ""), custom.get("input", ""))
             if ended:
-                (done,) = dones[choice.index, position]
+                # Done once; again only if fragments came after it (the rule 3 reopening),
+                # each time with the whole text so far.
+                *earlier, done = dones[choice.index, position]
+                assert len(earlier) == reopened[choice.index, position]
+                assert all(text.startswith(e.arguments) for e in earlier)
                 assert done.id == call["id"]
                 assert done.name in (function.get("name"), custom.get("name"))
                 assert done.arguments == text

@@ -23,7 +23,14 @@ from opentelemetry.trace import SpanKind, StatusCode
 from test_streams import chunk, sse
 
 import ssestream
-from ssestream import APIStatusError, AsyncChatStream, ChatStream, StreamAPIError
+from ssestream import (
+    APIStatusError,
+    AsyncChatStream,
+    ChatStream,
+    ResponseStream,
+    SSEStreamError,
+    StreamAPIError,
+)
 from ssestream.otel import SCHEMA_URL, StreamTracer
 from ssestream.testing import ReplayTransport
 
@@ -110,6 +117,7 @@ def test_a_stream_is_one_span_and_its_metrics(twin: Twin, via: str, otel: Teleme
     assert span.instrumentation_scope.schema_url == SCHEMA_URL
     expected: dict[str, Any] = {
         "gen_ai.operation.name": "chat",
+        "openai.api.type": "chat_completions",
         "gen_ai.provider.name": "deepseek",
         "gen_ai.request.model": "deepseek-reasoner",
         "gen_ai.response.model": completion.model,
@@ -356,3 +364,59 @@ def test_without_opentelemetry_the_import_names_the_extra(monkeypatch: pytest.Mo
     monkeypatch.delitem(sys.modules, "ssestream.otel")
     with pytest.raises(ImportError, match=r"ssestream\[otel\]"):
         importlib.import_module("ssestream.otel")
+
+
+# ------------------------------------------------------------------------ Responses API
+
+
+@pytest.mark.parametrize(
+    ("name", "finish"),
+    [
+        ("fantasy-openai-gpt-5-reasoning-summary-function-call.sse", "tool_calls"),
+        ("langchain-openai-gpt-4o-mini-incomplete.sse", "length"),
+        ("vercel-ai-openai-error-insufficient-quota.sse", None),
+    ],
+)
+def test_a_responses_stream_is_traced_the_same_way(
+    name: str, finish: str | None, otel: Telemetry
+) -> None:
+    """The tracer reads a Responses stream's snapshot where it reads a chat stream's
+    completion: same span, ``openai.api.type`` says which API."""
+    tracer = otel.tracer(request_model="gpt-5")
+    raw = Path(__file__).parent / "fixtures" / "responses" / name
+    stream = ResponseStream(reads(raw), on_end=tracer)
+    error = None
+    try:
+        for _ in stream:
+            pass
+    except SSEStreamError as exc:
+        error = exc
+    response, timings = stream.snapshot, stream.timings
+    span = otel.span()
+    attributes = dict(span.attributes or {})
+    assert span.name == "chat gpt-5"
+    assert attributes["gen_ai.operation.name"] == "chat"
+    assert attributes["openai.api.type"] == "responses"
+    assert attributes["gen_ai.response.model"] == response.model
+    assert attributes["gen_ai.response.id"] == response.id
+    assert attributes["ssestream.chunks"] == timings.chunks
+    assert attributes["ssestream.interrupted"] is stream.interrupted
+    if finish is None:  # the error event, then response.failed
+        assert error is not None
+        assert attributes["error.type"] == "StreamAPIError"
+        assert span.status.status_code is StatusCode.ERROR
+        assert "gen_ai.response.finish_reasons" not in attributes
+        assert attributes["ssestream.done"] is False
+        return
+    assert error is None
+    assert attributes["gen_ai.response.finish_reasons"] == (finish,)
+    assert attributes["ssestream.done"] is True
+    usage = response.usage
+    assert usage is not None
+    assert attributes["gen_ai.usage.input_tokens"] == usage.input_tokens
+    assert attributes["gen_ai.usage.output_tokens"] == usage.output_tokens
+    tokens = otel.metrics()["gen_ai.client.token.usage"]
+    assert point(tokens, **{"gen_ai.token.type": "output"}).sum == usage.output_tokens
+    # The finish reason is the one events() gives for the same stream.
+    ended = list(ResponseStream([raw.read_bytes()]).events())[-1]
+    assert ended.completion.choices[0].finish_reason == finish

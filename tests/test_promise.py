@@ -16,75 +16,17 @@ budget is the Hypothesis profile's: small by default (CI), large with
 
 from __future__ import annotations
 
-import copy
-import itertools
 import json
 from typing import Any
 
-import anyio
+from _promise_helpers import Reader, data_event, field, garbage, indexes, some_of, split, text
 from hypothesis import given
 from hypothesis import strategies as st
 
 from ssestream import AsyncChatStream, ChatStream, SSEStreamError
 
 # --------------------------------------------------------------------------- strategies
-
-scalars = (
-    st.none()
-    | st.booleans()
-    | st.integers(-(2**70), 2**70)
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(max_size=8)
-)
-# Garbage is biased towards the wrong-kind containers that merge rules trip on: a list
-# of objects where text is expected, a list of text, an object of lists.
-garbage = st.one_of(
-    scalars,
-    st.lists(st.dictionaries(st.text(max_size=3), scalars, max_size=2), min_size=1, max_size=2),
-    st.lists(st.text(max_size=3), min_size=1, max_size=2),
-    st.dictionaries(st.text(max_size=3), st.lists(scalars, max_size=2), min_size=1, max_size=2),
-    st.recursive(
-        scalars,
-        lambda inner: (
-            st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
-        ),
-        max_leaves=10,
-    ),
-)
-deep = st.integers(1, 120).map(lambda n: json.loads("[" * n + "]" * n))
-
-
-def field(good: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
-    """Mostly the schema's value (9 in 10), sometimes anything at all: so that a stream
-    holds several chunks that merge, and a few that break the rules."""
-
-    @st.composite
-    def pick(draw: st.DrawFn) -> Any:
-        roll = draw(st.integers(0, 39))
-        if roll == 0:
-            return draw(deep)
-        if roll <= 2:
-            return None
-        if roll <= 5:
-            return draw(garbage)
-        return draw(good)
-
-    return pick()
-
-
-def some_of(fields: dict[str, st.SearchStrategy[Any]], most: int) -> st.SearchStrategy[Any]:
-    """An object with 1 to ``most`` of ``fields``, each mostly of its schema's type."""
-
-    @st.composite
-    def build(draw: st.DrawFn) -> dict[str, Any]:
-        keys = draw(st.lists(st.sampled_from(sorted(fields)), min_size=1, max_size=most))
-        return {key: draw(field(fields[key])) for key in dict.fromkeys(keys)}
-
-    return build()
-
-
-text = st.text(max_size=6)
-indexes = st.one_of(st.integers(0, 2), st.integers(0, 2), st.integers(-3, 2**64), st.booleans())
+# (the hostile values, ``field`` and ``some_of`` are shared: see _promise_helpers)
 
 function = some_of(
     {
@@ -161,10 +103,6 @@ chunk = st.builds(
 )
 
 
-def data_event(payload: str) -> str:
-    return "".join(f"data: {line}\n" for line in payload.split("\n")) + "\n"
-
-
 chunk_event = st.one_of(
     chunk.map(lambda c: data_event(json.dumps(c))),
     chunk.map(lambda c: data_event(json.dumps(c, indent=1))),  # multi-line data
@@ -205,13 +143,6 @@ def merge_bodies(draw: st.DrawFn) -> bytes:
     return body.encode("utf-8", "surrogatepass")
 
 
-@st.composite
-def split(draw: st.DrawFn, body: bytes) -> list[bytes]:
-    cuts = sorted(set(draw(st.lists(st.integers(0, len(body)), max_size=12))))
-    bounds = [0, *cuts, len(body)]
-    return [body[a:b] for a, b in itertools.pairwise(bounds) if b > a]
-
-
 # --------------------------------------------------------------------------- the reading
 
 
@@ -235,35 +166,9 @@ def outcome(stream: Any, chunks: list[tuple[Any, Any]], error: BaseException | N
     )
 
 
-def read_sync(reads: list[bytes]) -> Any:
-    stream = ChatStream(iter(reads))
-    chunks = []
-    error = None
-    try:
-        for item in stream:
-            chunks.append((item, copy.deepcopy(item.to_dict())))  # noqa: PERF401
-    except Exception as exc:  # the promise is checked in outcome()
-        error = exc
-    return outcome(stream, chunks, error)
-
-
-def read_async(reads: list[bytes], backend: str) -> Any:
-    async def main() -> Any:
-        async def source() -> Any:
-            for data in reads:
-                yield data
-
-        stream = AsyncChatStream(source())
-        chunks = []
-        error = None
-        try:
-            async for item in stream:
-                chunks.append((item, copy.deepcopy(item.to_dict())))  # noqa: PERF401
-        except Exception as exc:
-            error = exc
-        return outcome(stream, chunks, error)
-
-    return anyio.run(main, backend=backend)
+READER = Reader(ChatStream, AsyncChatStream, outcome)
+read_sync = READER.read_sync  # also test_events' and test_speedups' oracle
+read_async = READER.read_async
 
 
 # --------------------------------------------------------------------------- properties
@@ -271,10 +176,7 @@ def read_async(reads: list[bytes], backend: str) -> Any:
 
 @given(st.data())
 def test_any_stream_gives_chunks_or_a_typed_error_whatever_the_split(data: st.DataObject) -> None:
-    body = data.draw(bodies())
-    whole = read_sync([body])
-    assert read_sync(data.draw(split(body))) == whole
-    assert read_sync([body[i : i + 1] for i in range(len(body))]) == whole
+    READER.same_whatever_the_split(data.draw(bodies()), data)
 
 
 @given(st.data())
@@ -290,7 +192,4 @@ def test_any_bytes_give_chunks_or_a_typed_error(body: bytes, data: st.DataObject
 
 @given(st.data())
 def test_the_async_twin_gives_what_the_sync_twin_gives(data: st.DataObject) -> None:
-    body = data.draw(bodies())
-    reads = data.draw(split(body))
-    backend = data.draw(st.sampled_from(["asyncio", "trio"]))
-    assert read_async(reads, backend) == read_sync([body])
+    READER.same_in_both_twins(data.draw(bodies()), data)

@@ -89,6 +89,7 @@ def test_every_public_name_has_a_docstring(name: str) -> None:
             "ssestream._encoder",
             "ssestream._partial_json",
             "ssestream._events",
+            "ssestream._responses_events",
         ]
         docs = {k: v for m in modules for k, v in attribute_docstrings(m).items()}
         assert docs.get(name, "").strip(), f"{name} has no attribute docstring"

@@ -1,7 +1,8 @@
 """The promise for Responses API streams, as Hypothesis properties over hostile streams.
 
-As ``test_promise.py`` states it for chat streams (and built from its strategies), for
-``ResponseStream`` / ``AsyncResponseStream``: whatever a server sends, at whatever split,
+As ``test_promise.py`` states it for chat streams (the strategies, the readers and the
+property bodies they share are in ``_promise_helpers.py``), for ``ResponseStream`` /
+``AsyncResponseStream``: whatever a server sends, at whatever split,
 
 * the caller gets events or one of ssestream's errors (an ``SSEStreamError``), nothing else;
 * ``.snapshot`` stays readable afterwards and is plain JSON data, and an error's
@@ -18,14 +19,12 @@ from, plus unknown ones) with wrong types, nulls, odd indexes, deep and wide gar
 
 from __future__ import annotations
 
-import copy
 import json
 from typing import Any
 
-import anyio
+from _promise_helpers import Reader, data_event, field, garbage, indexes, some_of, split, text
 from hypothesis import given
 from hypothesis import strategies as st
-from test_promise import data_event, field, garbage, indexes, some_of, split, text
 
 from ssestream import AsyncResponseStream, ResponseStream, SSEStreamError
 
@@ -197,35 +196,7 @@ def outcome(stream: Any, events: list[tuple[Any, Any]], error: BaseException | N
     )
 
 
-def read_sync(reads: list[bytes]) -> Any:
-    stream = ResponseStream(iter(reads))
-    events = []
-    error = None
-    try:
-        for item in stream:
-            events.append((item, copy.deepcopy(item.to_dict())))  # noqa: PERF401
-    except Exception as exc:  # the promise is checked in outcome()
-        error = exc
-    return outcome(stream, events, error)
-
-
-def read_async(reads: list[bytes], backend: str) -> Any:
-    async def main() -> Any:
-        async def source() -> Any:
-            for data in reads:
-                yield data
-
-        stream = AsyncResponseStream(source())
-        events = []
-        error = None
-        try:
-            async for item in stream:
-                events.append((item, copy.deepcopy(item.to_dict())))  # noqa: PERF401
-        except Exception as exc:
-            error = exc
-        return outcome(stream, events, error)
-
-    return anyio.run(main, backend=backend)
+READER = Reader(ResponseStream, AsyncResponseStream, outcome)
 
 
 # --------------------------------------------------------------------------- properties
@@ -235,29 +206,23 @@ def read_async(reads: list[bytes], backend: str) -> Any:
 def test_any_responses_stream_gives_events_or_a_typed_error_whatever_the_split(
     data: st.DataObject,
 ) -> None:
-    body = data.draw(bodies())
-    whole = read_sync([body])
-    assert read_sync(data.draw(split(body))) == whole
-    assert read_sync([body[i : i + 1] for i in range(len(body))]) == whole
+    READER.same_whatever_the_split(data.draw(bodies()), data)
 
 
 @given(st.data())
 def test_long_well_typed_streams_rebuild_the_same_whatever_the_split(data: st.DataObject) -> None:
     body = data.draw(rich_bodies())
-    whole = read_sync([body])
-    assert read_sync(data.draw(split(body))) == whole
+    whole = READER.read_sync([body])
+    assert READER.read_sync(data.draw(split(body))) == whole
     backend = data.draw(st.sampled_from(["asyncio", "trio"]))
-    assert read_async(data.draw(split(body)), backend) == whole
+    assert READER.read_async(data.draw(split(body)), backend) == whole
 
 
 @given(st.binary(max_size=300), st.data())
 def test_any_bytes_give_events_or_a_typed_error(body: bytes, data: st.DataObject) -> None:
-    assert read_sync(data.draw(split(body))) == read_sync([body])
+    assert READER.read_sync(data.draw(split(body))) == READER.read_sync([body])
 
 
 @given(st.data())
 def test_the_async_twin_gives_what_the_sync_twin_gives(data: st.DataObject) -> None:
-    body = data.draw(bodies())
-    reads = data.draw(split(body))
-    backend = data.draw(st.sampled_from(["asyncio", "trio"]))
-    assert read_async(reads, backend) == read_sync([body])
+    READER.same_in_both_twins(data.draw(bodies()), data)

@@ -5,15 +5,27 @@ read with httpx and :class:`ssestream.ResponseStream`, on every recording in
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 
-from ssestream import ChatStream, ResponseStream, SSEStreamError
-from ssestream.testing import create_app, running_server
+from ssestream import (
+    APIStatusError,
+    AsyncResponseStream,
+    ChatStream,
+    ChunkParseError,
+    ResponseStream,
+    SSEStreamError,
+    StreamAPIError,
+    StreamInterruptedError,
+    UnexpectedContentTypeError,
+)
+from ssestream.testing import FAULTS, create_app, running_server
 
 pytest.importorskip("starlette")
 pytest.importorskip("uvicorn")
@@ -103,27 +115,137 @@ def test_an_api_without_recordings_answers_404(serve: Any) -> None:
         assert "no Responses API recording" in answer.json()["error"]["message"]
 
 
-@pytest.mark.parametrize("fault", ["buffer", "cut", "no-content-type"])
-def test_transport_faults_apply_to_responses_streams(serve: Any, fault: str) -> None:
-    path = ROOT / "fixtures" / "responses" / "fantasy-openai-gpt-4o-text.sse"
-    base = serve([path], pace="none", fault=fault)
+OPENAI_TEXT = ROOT / "fixtures" / "responses" / "fantasy-openai-gpt-4o-text.sse"
+OPENROUTER = (
+    ROOT / "fixtures" / "responses" / "pydantic-ai-openrouter-gpt-oss-20b-reasoning-text.sse"
+)
+STALL_TIMEOUT = httpx.Timeout(10.0, read=0.5)
+
+
+def read_twins(base: str, timeout: httpx.Timeout) -> list[Any]:
+    """Stream ``POST /v1/responses`` with ResponseStream (sync) and AsyncResponseStream
+    (asyncio, trio); for each, (the rebuilt response, the terminal event, whether it was
+    interrupted, the error or ``None``, the response's content type)."""
     body = {"model": "any", "input": "hi", "stream": True}
+
+    def seen(stream: Any, error: SSEStreamError | None, response: Any) -> Any:
+        content_type = response.headers.get("content-type")
+        return (
+            stream.snapshot.to_dict(),
+            stream.terminal_event,
+            stream.interrupted,
+            error,
+            content_type,
+        )
+
     with (
-        httpx.Client(base_url=base, timeout=TIMEOUT) as client,
+        httpx.Client(base_url=base, timeout=timeout) as client,
         client.stream("POST", "/v1/responses", json=body) as response,
     ):
-        if fault == "no-content-type":
-            assert "content-type" not in response.headers
-            return
-        snapshot, error, terminal = read(response)
-    whole, _, _ = read([path.read_bytes()])
-    if fault == "buffer":
-        assert (snapshot, error, terminal) == (whole, None, "response.completed")
-    else:  # cut in the middle: interrupted, with the text so far
+        stream = ResponseStream(response)
+        try:
+            for _ in stream:
+                pass
+        except SSEStreamError as exc:
+            outcomes = [seen(stream, exc, response)]
+        else:
+            outcomes = [seen(stream, None, response)]
+
+    async def main() -> Any:
+        async with (
+            httpx.AsyncClient(base_url=base, timeout=timeout) as client,
+            client.stream("POST", "/v1/responses", json=body) as response,
+        ):
+            stream = AsyncResponseStream(response)
+            try:
+                async for _ in stream:
+                    pass
+            except SSEStreamError as exc:
+                return seen(stream, exc, response)
+            return seen(stream, None, response)
+
+    for backend in ("asyncio", "trio"):
+        outcomes.append(anyio.run(main, backend=backend))
+    return outcomes
+
+
+def _without_usage(response: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in response.items() if key != "usage"}
+
+
+@pytest.mark.parametrize("path", [OPENAI_TEXT, OPENROUTER], ids=["openai", "openrouter"])
+@pytest.mark.parametrize("fault", list(FAULTS))
+def test_every_fault_on_a_responses_stream(serve: Any, path: Path, fault: str) -> None:
+    """Each ``--fault`` on a real Responses recording, as ResponseStream reads it, the
+    same in the sync and the async twin: the transport faults as for chat, and the
+    faults that write into the stream in the Responses API's own shapes."""
+    base = serve([path], pace="none", fault=fault, first_token_delay=0.05)
+    outcomes = read_twins(base, STALL_TIMEOUT if fault == "stall" else TIMEOUT)
+    # the error by its type and its cause's (httpx words a sync and an async timeout apart)
+    described = [
+        (response, terminal, interrupted, type(error), type(error and error.__cause__), media)
+        for response, terminal, interrupted, error, media in outcomes
+    ]
+    assert described[1:] == described[:1] * 2, "the twins disagree"
+    response, terminal, interrupted, error, media = outcomes[0]
+    want, want_error, _ = read([path.read_bytes()])
+    assert want_error is None
+    if fault in ("none", "buffer", "partial-buffer", "gzip", "slow-first-token"):
+        assert (response, terminal, error) == (want, "response.completed", None)
+        assert media == "text/event-stream"
+    elif fault == "no-content-type":
+        assert (response, terminal, error, media) == (want, "response.completed", None, None)
+    elif fault == "not-streamed":  # the response object, as JSON
+        assert (response, terminal, error) == (want, "response.completed", None)
+        assert media == "application/json"
+    elif fault == "malformed":  # a delta without its "delta": the stream ends there
+        assert isinstance(error, ChunkParseError)
+        assert '"delta" is a NoneType, not text' in str(error)
+        assert (terminal, interrupted) == (None, True)
+    elif fault in ("no-done", "cut"):  # ended cleanly without the terminal event
+        assert (terminal, interrupted, error) == (None, True, None)
+        if fault == "no-done":  # every delta came
+            assert _text(response) == _text(want)
+        else:
+            assert _text(want).startswith(_text(response))
+            assert response != want
+    elif fault == "no-usage":
+        assert (terminal, error) == ("response.completed", None)
+        assert response.get("usage") is None
+        assert want["usage"] is not None
+        assert _without_usage(response) == _without_usage(want)
+    elif fault == "error-in-stream":  # OpenAI's `error` event, then response.failed
+        assert isinstance(error, StreamAPIError)
+        # The response.failed after the error event is folded into the partial response.
+        assert (error.code, terminal) == ("server_error", "response.failed")
+        assert response["status"] == "failed"
+        assert response["error"]["code"] == "server_error"
+        assert _text(want).startswith(_text(response))
+        with httpx.Client(base_url=base, timeout=TIMEOUT) as client:
+            raw = client.post("/v1/responses", json={"input": "hi", "stream": True}).text
+        events = [json.loads(line[6:]) for line in raw.splitlines() if line.startswith("data: {")]
+        assert [event["type"] for event in events[-2:]] == ["error", "response.failed"]
+        assert events[-1]["response"]["status"] == "failed"
+        assert events[-1]["response"]["error"]["code"] == "server_error"
+        numbers = [event.get("sequence_number") for event in events]
+        assert numbers == list(range(numbers[0], numbers[0] + len(numbers)))
+        if path == OPENAI_TEXT:  # named as the recording names its events
+            assert "event: error\n" in raw
+            assert "event: response.failed\n" in raw
+        else:
+            assert "event:" not in raw
+    elif fault == "html":
+        assert isinstance(error, UnexpectedContentTypeError)
+    elif fault in ("429", "500", "502", "auth"):
+        assert isinstance(error, APIStatusError)
+        assert error.status_code == {"429": 429, "500": 500, "502": 502, "auth": 401}[fault]
+    elif fault in ("reset", "stall"):
+        assert isinstance(error, StreamInterruptedError)
+        cause = "ReadTimeout" if fault == "stall" else "RemoteProtocolError"
+        assert type(error.__cause__).__name__ == cause
         assert terminal is None
-        assert error is None or error == "StreamInterruptedError"
-        assert snapshot != whole
-        assert _text(whole).startswith(_text(snapshot))
+    else:  # a new fault must say here what it does to a Responses stream
+        raise AssertionError(f"fault {fault!r} is not covered")
 
 
 def _text(response: dict[str, Any]) -> str:

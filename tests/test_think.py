@@ -174,3 +174,47 @@ def test_work_is_linear() -> None:
     finally:
         think._held = original
     assert sizes[1] / sizes[0] < 4 * 1.5
+
+
+def _think_stream(fragments: list[str], *, finish: bool) -> bytes:
+    """A stream in the envelope of the real vLLM Qwen3 recording (its id, model, created),
+    whose content is ``fragments``; with ``finish``, a ``finish_reason`` and ``[DONE]``
+    follow, else the body just ends (an interrupted stream)."""
+    from ssestream import ChatStream, encode_chunk
+
+    first = next(iter(ChatStream([VLLM_QWEN3.read_bytes()]))).to_dict()
+    envelope = {key: first[key] for key in ("id", "object", "created", "model")}
+    body = b"".join(
+        encode_chunk({**envelope, "choices": [{"index": 0, "delta": {"content": text}}]})
+        for text in fragments
+    )
+    if finish:
+        last = {"index": 0, "delta": {}, "finish_reason": "stop"}
+        body += encode_chunk({**envelope, "choices": [last]}) + b"data: [DONE]\n\n"
+    return body
+
+
+@pytest.mark.parametrize("finish", [True, False], ids=["finished", "interrupted"])
+@pytest.mark.parametrize(
+    "fragments",
+    [["<think>the user", " asks</thin"], ["  <thi"]],
+    ids=["inside-ends-in-close-prefix", "before-ends-in-open-prefix"],
+)
+def test_text_held_at_the_end_is_emitted_as_a_delta(fragments: list[str], finish: bool) -> None:
+    """The events of a stream add up to its completion, even when the content ends in
+    what could have been the start of a tag: the held text comes out as a delta, and the
+    ``*Done`` events carry the whole text."""
+    from ssestream import ChatStream, ContentDelta, ContentDone, ReasoningDelta, ReasoningDone
+
+    stream = ChatStream([_think_stream(fragments, finish=finish)], think_tags=True)
+    events = list(stream.events())
+    message = stream.completion.choices[0].message
+    content, reasoning = message.content or "", message.reasoning_content or ""
+    assert content + reasoning  # the held text is in the completion
+    deltas = "".join(e.delta for e in events if isinstance(e, ContentDelta))
+    thoughts = "".join(e.delta for e in events if isinstance(e, ReasoningDelta))
+    assert (deltas, thoughts) == (content, reasoning)
+    done = [e.content for e in events if isinstance(e, ContentDone)]
+    assert done == ([content] if content else [])
+    thought = [e.reasoning for e in events if isinstance(e, ReasoningDone)]
+    assert thought == ([reasoning] if reasoning else [])

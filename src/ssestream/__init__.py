@@ -17,7 +17,7 @@ Four layers, each usable on its own:
 from .__about__ import __version__
 from ._accumulator import ChatCompletionAccumulator
 from ._decoder import DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_LINE_BYTES, ServerSentEvent, SSEDecoder
-from ._encoder import DONE, encode_chunk, encode_event
+from ._encoder import DONE, encode_chunk, encode_event, encode_response_event
 from ._events import (
     ChatEventBuilder,
     ChatStreamEvent,
@@ -49,6 +49,7 @@ from ._exceptions import (
 from ._parser import END, ERROR_BODY_BYTES, NEED_DATA, ChatStreamParser
 from ._partial_json import PartialJSONParser
 from ._relay import Relay, relay_headers
+from ._responses_events import ResponseEventBuilder, StreamEvent
 from ._responses_parser import ResponseMismatch, ResponseStreamParser
 from ._responses_streams import (
     AsyncResponseStream,
@@ -152,6 +153,7 @@ __all__ = [
     "ResponseContentPart",
     "ResponseContentPartEvent",
     "ResponseErrorEvent",
+    "ResponseEventBuilder",
     "ResponseLifecycleEvent",
     "ResponseMismatch",
     "ResponseOutputItem",
@@ -168,6 +170,7 @@ __all__ = [
     "ServerSentEvent",
     "StreamAPIError",
     "StreamEnded",
+    "StreamEvent",
     "StreamInterruptedError",
     "StreamTimings",
     "ThinkTagSplitter",
@@ -186,6 +189,7 @@ __all__ = [
     "connect_responses",
     "encode_chunk",
     "encode_event",
+    "encode_response_event",
     "iter_events",
     "looks_like_responses_event",
     "relay_headers",

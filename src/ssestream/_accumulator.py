@@ -668,6 +668,22 @@ class _ChoiceState:
                 self.content_parts = []
             self.content_parts.append(part)
 
+    def flush_think(self) -> None:
+        """The choice ended: text held back in case a ``<think>`` tag was cut is what it
+        is (:meth:`ThinkTagSplitter.flush`), merged and logged as any fragment, so that
+        the events carry it too, not only the completion."""
+        assert self.think is not None
+        content, reasoning = self.think.flush()
+        if reasoning:
+            self.reasoning_delta("reasoning_content", reasoning, {})
+        if content:
+            if self.content is None:
+                self.content = [content]
+            else:
+                _add_text(self.content, content)
+            if self.log is not None:
+                self.log.append((CONTENT, self.index, content, self.content))
+
     def reasoning_delta(self, key: str, value: str, delta: Mapping[str, Any]) -> None:
         primary = self.reasoning_key
         if primary is None:
@@ -939,6 +955,15 @@ class ChatCompletionAccumulator:
                 state.log = self._routes
         return self._routes
 
+    def flush_think(self) -> None:
+        """End of the stream: text each choice's ``<think>`` splitter held back (in case
+        a tag was cut) is merged as what it is, and logged as fragments for the events.
+        Nothing without ``think_tags``; the completion reads the same either way."""
+        if self._think is not None:
+            for state in self._choices.values():
+                if state.think is not None:
+                    state.flush_think()
+
     def add(self, chunk: ChatCompletionChunk | Mapping[str, Any]) -> None:
         """Merge one chunk: a :class:`ChatCompletionChunk`, its decoded JSON ``dict``, or
         a chunk of the openai SDK (``openai.types.chat.ChatCompletionChunk``, read as the
@@ -1071,6 +1096,8 @@ class ChatCompletionAccumulator:
                         state = states[index] = _ChoiceState(index, routes, self._think)
                     if finish_reason is not None:
                         state.finish_reason = finish_reason
+                        if state.think is not None:
+                            state.flush_think()  # before FINISH: the held text is a fragment
                     if logprobs is not None:
                         state.logprobs_delta(logprobs)
                     if routes is not None:

@@ -17,6 +17,8 @@ Strategy and invariants:
 * Lines end with LF; the event ends with a blank line, which dispatches it.
 * Chat chunks are written as OpenAI writes them: ``data: <compact JSON>`` and a blank
   line, and the stream ends with ``data: [DONE]`` (OpenAI API reference, "Streaming").
+  Responses API events likewise, each named by an ``event:`` line of its ``type``
+  (API reference, "Streaming events"); that stream has no end marker.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["DONE", "encode_chunk", "encode_event"]
+__all__ = ["DONE", "encode_chunk", "encode_event", "encode_response_event"]
 
 DONE = b"data: [DONE]\n\n"
 """The event that ends an OpenAI chat-completion stream: ``data: [DONE]``, blank line."""
@@ -94,6 +96,16 @@ def encode_event(
     return "\n".join(lines).encode()
 
 
+def _payload(record: Mapping[str, Any] | Any, name: str) -> Any:
+    """The JSON payload of a view (its ``to_dict()``) or of a mapping."""
+    if isinstance(record, Mapping):
+        return record if type(record) is dict else dict(record)
+    to_dict = getattr(record, "to_dict", None)
+    if to_dict is None:
+        raise TypeError(f"{name}() takes a view or a dict, not {type(record).__name__}")
+    return to_dict()
+
+
 def encode_chunk(chunk: Mapping[str, Any] | Any) -> bytes:
     """Encode a chat-completion chunk as OpenAI does: ``data: <compact JSON>``, blank line.
 
@@ -107,13 +119,28 @@ def encode_chunk(chunk: Mapping[str, Any] | Any) -> bytes:
             JSON cannot encode.
         ValueError: a float that is NaN or infinite (not JSON, RFC 8259 section 6).
     """
-    if isinstance(chunk, Mapping):
-        payload: Any = chunk if type(chunk) is dict else dict(chunk)
-    else:
-        to_dict = getattr(chunk, "to_dict", None)
-        if to_dict is None:
-            raise TypeError(
-                f"encode_chunk() takes a ChatCompletionChunk or a dict, not {type(chunk).__name__}"
-            )
-        payload = to_dict()
-    return b"data: " + _DUMPS(payload).encode() + b"\n\n"
+    return b"data: " + _DUMPS(_payload(chunk, "encode_chunk")).encode() + b"\n\n"
+
+
+def encode_response_event(event: Mapping[str, Any] | Any) -> bytes:
+    """Encode a Responses API event as OpenAI does: ``event: <type>``, ``data: <compact
+    JSON>``, blank line (API reference, "Streaming events").
+
+    ``event`` is a :class:`~ssestream.ResponseStreamEvent` (or anything with a
+    ``to_dict()``) or the payload as a mapping; its ``type`` names the event. The JSON
+    is written as :func:`encode_chunk` writes it. :class:`~ssestream.ResponseStream`
+    reads the result back as the same event.
+
+    Raises:
+        ValueError: the payload's ``type`` is not a non-empty string, or holds a line
+            end (it would inject a field); a float that is NaN or infinite.
+        TypeError: ``event`` is neither a mapping nor has ``to_dict()``, or holds a
+            value JSON cannot encode.
+    """
+    payload = _payload(event, "encode_response_event")
+    kind = payload.get("type")
+    if type(kind) is not str or not kind:
+        raise ValueError(f"a Responses event needs a non-empty string type, not {kind!r}")
+    if _LINE_END.search(kind):
+        raise ValueError(f"event type {kind!r} holds a line end: it would inject a field")
+    return b"event: " + kind.encode() + b"\ndata: " + _DUMPS(payload).encode() + b"\n\n"

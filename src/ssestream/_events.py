@@ -84,6 +84,7 @@ from ._accumulator import (
 )
 from ._exceptions import PartialJSONError
 from ._partial_json import PartialJSONParser
+from ._responses_types import Response
 from ._types import ChatCompletion, ChatCompletionChunk, CompletionUsage, TokenLogprob
 
 __all__ = [
@@ -510,14 +511,20 @@ class StreamEnded:
     """The stream is over without an error: the last event.
 
     Attributes:
-        done: ``data: [DONE]`` arrived.
+        done: ``data: [DONE]`` arrived; on a Responses stream, its terminal event
+            (``response.completed`` / ``response.incomplete``).
         interrupted: the answer is incomplete (see ``ChatStream.interrupted``).
-        completion: the :class:`ChatCompletion` rebuilt from the whole stream.
+        completion: the :class:`ChatCompletion` rebuilt from the whole stream; on a
+            Responses stream, the one its events add up to (see
+            :class:`ResponseEventBuilder`).
+        response: on a Responses stream, the :class:`Response` (``stream.snapshot``
+            at the end); ``None`` on a chat stream.
     """
 
     done: bool
     interrupted: bool
     completion: ChatCompletion
+    response: Response | None = None
 
 
 ChatStreamEvent = Union[  # noqa: UP007 (a runtime alias on Python 3.10)
@@ -682,9 +689,13 @@ class ChatEventBuilder:
         """The events of a chunk just added to the accumulator by its owner (the
         parser), :class:`ChunkEvent` first."""
         events: list[ChatStreamEvent] = [_chunk_event(chunk)]
+        if self._routes:
+            self._route(events)
+        return events
+
+    def _route(self, events: list[ChatStreamEvent]) -> None:
+        """The events of the fragments the accumulator logged since the last call."""
         routes = self._routes
-        if not routes:
-            return events
         choices = self._choices
         for route in routes:
             kind, index = route[0], route[1]
@@ -727,7 +738,6 @@ class ChatEventBuilder:
                 self._close(events, index, track, cut=route[2] in _CUT)
                 events.append(ChoiceFinished(index=index, finish_reason=route[2]))
         routes.clear()
-        return events
 
     def end(self, *, done: bool, interrupted: bool) -> list[ChatStreamEvent]:
         """The events of the end of the stream: the ``*Done`` of whatever is still open,
@@ -741,6 +751,9 @@ class ChatEventBuilder:
             return []
         self.ended = True
         events: list[ChatStreamEvent] = []
+        self.accumulator.flush_think()  # held text (a cut tag?) is a fragment after all
+        if self._routes:
+            self._route(events)
         for index in sorted(self._choices):
             self._close(events, index, self._choices[index], cut=interrupted)
         completion = self.accumulator.completion
@@ -788,17 +801,49 @@ class ChatEventBuilder:
             call_track.add(text)
             events.append(_arguments_delta(index, position, text, call_track, call_track.length))
 
+    def _settle_texts(self, index: int, *, reasoning: bool) -> list[ChatStreamEvent]:
+        """The ``*Done`` events of a choice's open texts now, before its finish: its
+        reasoning if ``reasoning``, else its content and refusal. For a stream whose
+        events say a text is complete (a Responses ``response.output_item.done``)."""
+        events: list[ChatStreamEvent] = []
+        track = self._choices.get(index)
+        if track is not None and not self.ended:
+            self._close_texts(events, index, track, reasoning=reasoning, message=not reasoning)
+        return events
+
+    def _settle_call(self, index: int, call_index: int) -> list[ChatStreamEvent]:
+        """The :class:`ToolCallDone` of one open call now, before its choice finishes
+        (a Responses ``response.output_item.done`` says the call is complete)."""
+        track = self._choices.get(index)
+        if track is None or self.ended:
+            return []
+        call = track.open_calls.pop(call_index, None)
+        return [] if call is None else [self._done(index, call_index, call, cut=False)]
+
+    def _close_texts(
+        self,
+        events: list[ChatStreamEvent],
+        index: int,
+        track: _ChoiceTrack,
+        *,
+        reasoning: bool = True,
+        message: bool = True,
+    ) -> None:
+        if reasoning:
+            for name, text in track.reasoning.items():
+                if text.open:
+                    events.append(ReasoningDone(index=index, field=name, **text.close()))
+        if message:
+            if track.content is not None and track.content.open:
+                events.append(ContentDone(index=index, **track.content.close()))
+            if track.refusal is not None and track.refusal.open:
+                events.append(RefusalDone(index=index, **track.refusal.close()))
+
     def _close(
         self, events: list[ChatStreamEvent], index: int, track: _ChoiceTrack, *, cut: bool
     ) -> None:
         """The ``*Done`` events of what is open in a choice."""
-        for name, text in track.reasoning.items():
-            if text.open:
-                events.append(ReasoningDone(index=index, field=name, **text.close()))
-        if track.content is not None and track.content.open:
-            events.append(ContentDone(index=index, **track.content.close()))
-        if track.refusal is not None and track.refusal.open:
-            events.append(RefusalDone(index=index, **track.refusal.close()))
+        self._close_texts(events, index, track)
         open_calls = track.open_calls
         events.extend(
             self._done(index, number, open_calls[number], cut=cut) for number in sorted(open_calls)

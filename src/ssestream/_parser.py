@@ -40,7 +40,7 @@ import json
 import os
 from collections import deque
 from collections.abc import Callable, Mapping
-from typing import Any, Final, TypeVar
+from typing import Any, Final, Protocol, TypeVar
 
 from ._accumulator import ChatCompletionAccumulator
 from ._decoder import DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_LINE_BYTES, ServerSentEvent, SSEDecoder
@@ -546,6 +546,59 @@ def _check_bytes(data: Any) -> bytes:
     return bytes(data)
 
 
+class _Builder(Protocol):
+    ended: bool
+
+
+class TypedEvents:
+    """Hands out, one at a time, the typed events a builder makes of a parser's items:
+    the one mechanism behind :meth:`ChatStreamParser.next_event` (chunks through a
+    :class:`ChatEventBuilder`) and ``ResponseStreamParser.next_unified_event``.
+
+    ``next_item`` is the parser's own pull (:data:`NEED_DATA` and :data:`END` pass
+    through), ``add(item)`` the events of one item, ``end()`` those of the stream's end
+    (empty when there are none left). An error raised by ``next_item`` ends the builder
+    (``ended``): no ``*Done`` or ``StreamEnded`` follows an error.
+    """
+
+    __slots__ = ("_add", "_builder", "_end", "_next_item", "_queue")
+
+    def __init__(
+        self,
+        next_item: Callable[[], Any],
+        builder: _Builder,
+        add: Callable[[Any], list[Any]],
+        end: Callable[[], list[Any]],
+    ) -> None:
+        self._next_item = next_item
+        self._builder = builder
+        self._add = add
+        self._end = end
+        self._queue: deque[Any] = deque()
+
+    def next(self) -> Any:
+        """The next event, :data:`NEED_DATA` or :data:`END`; raises what ``next_item``
+        raises, after every event of the items before it."""
+        queue = self._queue
+        if queue:
+            return queue.popleft()
+        try:
+            item = self._next_item()
+        except BaseException:
+            self._builder.ended = True  # no *Done or StreamEnded after an error
+            raise
+        if item is NEED_DATA:
+            return NEED_DATA
+        if item is END:
+            events = self._end()
+            if not events:
+                return END
+        else:
+            events = self._add(item)
+        queue.extend(events)
+        return queue.popleft()
+
+
 class EventStreamParser(BaseStreamParser):
     """Sans-IO generic event stream: the core of :func:`ssestream.iter_events`.
 
@@ -625,8 +678,7 @@ class ChatStreamParser(BaseStreamParser):
         self._add = self.accumulator.add
         self.done = False
         self.ignored_events = 0
-        self._event_builder: ChatEventBuilder | None = None  # made by next_event()
-        self._typed_events: deque[ChatStreamEvent] = deque()
+        self._typed_events: TypedEvents | None = None  # made by next_event()
 
     def _attach(self, error: SSEStreamError) -> None:
         error.completion = self.completion
@@ -742,26 +794,15 @@ class ChatStreamParser(BaseStreamParser):
         :class:`StreamEnded`.
         """
         typed = self._typed_events
-        if typed:
-            return typed.popleft()
-        builder = self._event_builder
-        if builder is None:
-            builder = self._event_builder = ChatEventBuilder(self.accumulator)
-        try:
-            chunk = self.next_chunk()
-        except BaseException:
-            builder.ended = True  # no *Done or StreamEnded after an error
-            raise
-        if chunk is NEED_DATA:
-            return NEED_DATA
-        if chunk is END:
-            events = builder.end(done=self.done, interrupted=self.interrupted)
-            if not events:
-                return END
-        else:
-            events = builder.added(chunk)  # type: ignore[arg-type]
-        typed.extend(events)
-        return typed.popleft()
+        if typed is None:
+            builder = ChatEventBuilder(self.accumulator)
+            typed = self._typed_events = TypedEvents(
+                self.next_chunk,
+                builder,
+                builder.added,
+                lambda: builder.end(done=self.done, interrupted=self.interrupted),
+            )
+        return typed.next()  # type: ignore[no-any-return]
 
     def _chunk(self, payload: Any, event: ServerSentEvent | None) -> ChatCompletionChunk | None:
         """Check one decoded payload, add it to the accumulator and wrap it; ``None``

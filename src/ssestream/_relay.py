@@ -1,9 +1,12 @@
-"""Re-emit a chat stream as ``text/event-stream`` bytes: the gateway side of a stream.
+"""Re-emit a stream as ``text/event-stream`` bytes: the gateway side of a stream.
 
-A gateway (a proxy, a backend-for-frontend) reads an upstream chat stream and sends it on
-to a browser or another client. :class:`Relay` turns any async iterable of chunks (an
+A gateway (a proxy, a backend-for-frontend) reads an upstream stream and sends it on to
+a browser or another client. :class:`Relay` turns any async iterable of chunks (an
 :class:`~ssestream.AsyncChatStream`, or chunks of your own) into the bytes of an
-OpenAI-compatible stream, for Starlette's / FastAPI's ``StreamingResponse``:
+OpenAI-compatible stream, for Starlette's / FastAPI's ``StreamingResponse``; an
+:class:`~ssestream.AsyncResponseStream` (or Responses events of your own) likewise,
+each event named by its type, no ``[DONE]``, errors as the Responses ``error`` event,
+and the :class:`~ssestream.Response` rebuilt instead of the completion. For chat:
 
 * every chunk as OpenAI writes it (:func:`~ssestream.encode_chunk`), after an optional
   per-chunk transform, and ``data: [DONE]`` at the end;
@@ -31,6 +34,7 @@ task).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 from collections.abc import AsyncGenerator, AsyncIterable, Callable, Mapping
@@ -41,7 +45,7 @@ import anyio
 from anyio.streams.memory import MemoryObjectSendStream
 
 from ._accumulator import ChatCompletionAccumulator
-from ._encoder import DONE, encode_chunk, encode_event
+from ._encoder import _DUMPS, DONE, encode_chunk, encode_event, encode_response_event
 from ._exceptions import (
     APIStatusError,
     ChunkParseError,
@@ -51,11 +55,15 @@ from ._exceptions import (
     StreamInterruptedError,
     UnexpectedContentTypeError,
 )
+from ._parser import NEED_DATA
+from ._responses_parser import ResponseStreamParser
+from ._responses_streams import AsyncResponseStream
+from ._responses_types import Response, ResponseStreamEvent
 from ._types import ChatCompletion, ChatCompletionChunk
 
 __all__ = ["Relay", "relay_headers"]
 
-Chunk: TypeAlias = "ChatCompletionChunk | Mapping[str, Any]"
+Chunk: TypeAlias = "ChatCompletionChunk | ResponseStreamEvent | Mapping[str, Any]"
 
 KEEPALIVE = encode_event(comment="keep-alive")
 
@@ -96,15 +104,15 @@ def relay_headers(headers: Mapping[str, str] | None = None) -> dict[str, str]:
     return result
 
 
-def _error_event(error: SSEStreamError) -> bytes:
-    """OpenAI's in-stream error event for an upstream error.
+def _error_fields(error: SSEStreamError) -> dict[str, Any]:
+    """The fields of OpenAI's error object for an upstream error: ``message``,
+    ``type``, ``param``, ``code`` (API reference, "Errors").
 
-    ``data: {"error": {"message", "type", "param", "code"}}`` (the shape of OpenAI's
-    error object, API reference "Errors"). A :class:`StreamAPIError` keeps its own
-    fields; other errors (the upstream connection broke, a chunk was not JSON...) get
-    ``type: "server_error"`` and a ``code`` naming what happened (``stream_interrupted``,
-    ``invalid_chunk``, ``limit_exceeded``, ``unexpected_content_type``,
-    ``upstream_status``, else ``upstream_error``), unless they carry their own.
+    A :class:`StreamAPIError` keeps its own fields; other errors (the upstream
+    connection broke, a chunk was not JSON...) get ``type: "server_error"`` and a
+    ``code`` naming what happened (``stream_interrupted``, ``invalid_chunk``,
+    ``limit_exceeded``, ``unexpected_content_type``, ``upstream_status``, else
+    ``upstream_error``), unless they carry their own.
     """
     error_type = getattr(error, "error_type", None)
     code = getattr(error, "code", None)
@@ -113,17 +121,81 @@ def _error_event(error: SSEStreamError) -> bytes:
         code = code or next(
             (c for kind, c in _ERROR_CODES.items() if isinstance(error, kind)), "upstream_error"
         )
-    fields = {
+    return {
         "message": error.message,
         "type": error_type,
         "param": getattr(error, "param", None),
         "code": code,
     }
-    return encode_chunk({"error": fields})
+
+
+class _ChatWire:
+    """What a chat relay writes: chunks as ``data:`` lines, ``[DONE]`` at the end, the
+    error as ``data: {"error": {...}}``; the completion rebuilt from the chunks."""
+
+    end = DONE
+    encode = staticmethod(encode_chunk)
+
+    def __init__(self) -> None:
+        self.accumulator = ChatCompletionAccumulator()
+        self.add = self.accumulator.add
+
+    @staticmethod
+    def error(error: SSEStreamError) -> bytes:
+        return encode_chunk({"error": _error_fields(error)})
+
+
+class _ResponsesWire:
+    """What a Responses relay writes: each event named by its ``type``, no end marker
+    (OpenAI sends none), the error as the Responses ``error`` event (``type``,
+    ``code``, ``message``, ``param``: API reference, "Streaming events"). The response
+    is rebuilt by a :class:`ResponseStreamParser` fed the events as they are relayed,
+    so the relay states exactly what a client rebuilds from them."""
+
+    end = None
+    encode = staticmethod(encode_response_event)
+
+    def __init__(self) -> None:
+        self.parser = ResponseStreamParser(max_line_bytes=None, max_event_bytes=None)
+
+    def add(self, event: Any) -> None:
+        parser = self.parser
+        parser.receive_data(encode_response_event(event))
+        if parser.next_event() is NEED_DATA and _type(event) == "error":
+            # An error event of the caller's own iterable: raised now (the parser waits
+            # for the event after it), and relayed as the relay's own error event.
+            parser.receive_eof()
+            parser.next_event()
+
+    def error(self, error: SSEStreamError) -> bytes:
+        """The ``error`` event, then, if upstream's response had failed (OpenAI's
+        ``error`` then ``response.failed``), a ``response.failed`` with it; both go
+        into the rebuilt response too."""
+        fields = _error_fields(error)
+        data = encode_event(
+            _DUMPS({"type": "error", **{k: fields[k] for k in ("code", "message", "param")}}),
+            event="error",
+        )
+        partial = getattr(error, "partial_response", None)
+        if isinstance(partial, Response) and partial.status == "failed":
+            data += encode_response_event(
+                {"type": "response.failed", "response": partial.to_dict()}
+            )
+        parser = self.parser
+        parser.receive_data(data)
+        parser.receive_eof()
+        with contextlib.suppress(SSEStreamError):
+            parser.next_event()  # raises the error: the rebuild has ended with it
+        return data
+
+
+def _type(event: Any) -> Any:
+    return event.get("type") if isinstance(event, Mapping) else getattr(event, "type", None)
 
 
 class Relay:
-    """Relay a chat stream as ``text/event-stream`` bytes, for ``StreamingResponse``.
+    """Relay a chat or Responses stream as ``text/event-stream`` bytes, for
+    ``StreamingResponse``.
 
     Iterate it (``async for data in relay``), or hand it to Starlette / FastAPI::
 
@@ -143,9 +215,22 @@ class Relay:
     an exception you can turn into a proper HTTP status, instead of an error event
     after a 200.
 
+    A Responses API stream (``chunks`` an :class:`~ssestream.AsyncResponseStream`, or
+    ``api="responses"``) is relayed as OpenAI sends one: each event as ``event: <type>``
+    and ``data: <JSON>`` (:func:`~ssestream.encode_response_event`), no ``[DONE]``,
+    and an upstream error as the Responses ``error`` event, which a downstream
+    :class:`~ssestream.ResponseStream` raises as the same
+    :class:`~ssestream.StreamAPIError`. :attr:`snapshot` is then the
+    :class:`~ssestream.Response` rebuilt from the relayed events.
+
     Args:
         chunks: the upstream chunks: an :class:`~ssestream.AsyncChatStream`, or any async
-            iterable of :class:`~ssestream.ChatCompletionChunk` or payload ``dict``.
+            iterable of :class:`~ssestream.ChatCompletionChunk` or payload ``dict``; or
+            the upstream Responses events: an :class:`~ssestream.AsyncResponseStream`,
+            or any async iterable of :class:`~ssestream.ResponseStreamEvent` or payload
+            ``dict`` (with ``api="responses"``).
+        api: ``"chat"`` or ``"responses"``; ``None`` (the default): ``"responses"``
+            for an :class:`~ssestream.AsyncResponseStream`, else ``"chat"``.
         keepalive: seconds of upstream silence after which a keep-alive comment is
             sent (and again after each further ``keepalive`` seconds); ``None``: never.
             Default 15.
@@ -158,14 +243,19 @@ class Relay:
         completion: the :class:`~ssestream.ChatCompletion` rebuilt from the upstream
             chunks (before ``transform``), readable during and after the stream: the
             usage for billing, the content for logs. After an upstream error it holds
-            everything before the error.
+            everything before the error. (A chat relay's.)
+        snapshot: a Responses relay's :class:`~ssestream.Response`, rebuilt likewise
+            from the upstream events.
         error: the upstream :class:`~ssestream.SSEStreamError` that was re-emitted as
             an error event, or ``None``.
-        done: whether ``data: [DONE]`` was sent (the stream ended normally).
+        done: whether the stream ended normally: ``data: [DONE]`` was sent (chat), or
+            upstream ended without an error (Responses).
 
     Raises:
-        RuntimeError: the relay is iterated a second time.
-        ValueError: ``keepalive`` is not a positive number of seconds.
+        RuntimeError: the relay is iterated a second time; ``completion`` of a
+            Responses relay, ``snapshot`` of a chat relay.
+        ValueError: ``keepalive`` is not a positive number of seconds, or ``api`` is
+            neither ``"chat"`` nor ``"responses"``.
     """
 
     def __init__(
@@ -174,13 +264,18 @@ class Relay:
         *,
         keepalive: float | None = 15.0,
         transform: Callable[[Chunk], Chunk | None] | None = None,
+        api: str | None = None,
     ) -> None:
         if keepalive is not None and not (keepalive > 0 and math.isfinite(keepalive)):
             raise ValueError(f"keepalive must be a positive number of seconds, not {keepalive}")
+        if api is None:
+            api = "responses" if isinstance(chunks, AsyncResponseStream) else "chat"
+        if api not in ("chat", "responses"):
+            raise ValueError(f'api must be "chat" or "responses", not {api!r}')
         self._chunks = chunks
         self._keepalive = keepalive
         self._transform = transform
-        self._accumulator = ChatCompletionAccumulator()
+        self._wire: _ChatWire | _ResponsesWire = _ChatWire() if api == "chat" else _ResponsesWire()
         self._body: AsyncGenerator[bytes, None] | None = None
         self._quiet_since = 0.0
         self.error: SSEStreamError | None = None
@@ -189,7 +284,18 @@ class Relay:
     @property
     def completion(self) -> ChatCompletion:
         """The completion rebuilt from the upstream chunks so far (see the class)."""
-        return self._accumulator.completion
+        wire = self._wire
+        if not isinstance(wire, _ChatWire):
+            raise RuntimeError("a Responses relay has no completion: read its .snapshot")
+        return wire.accumulator.completion
+
+    @property
+    def snapshot(self) -> Response:
+        """The response rebuilt from the upstream Responses events so far (see the class)."""
+        wire = self._wire
+        if not isinstance(wire, _ResponsesWire):
+            raise RuntimeError("a chat relay has no Response: read its .completion")
+        return wire.parser.snapshot
 
     def __aiter__(self) -> AsyncGenerator[bytes, None]:
         if self._body is not None:
@@ -229,12 +335,12 @@ class Relay:
     # -- the body ---------------------------------------------------------------------
 
     def _encode(self, chunk: Any) -> bytes | None:
-        self._accumulator.add(chunk)
+        self._wire.add(chunk)
         if self._transform is not None:
             chunk = self._transform(chunk)
             if chunk is None:
                 return None
-        return encode_chunk(chunk)
+        return self._wire.encode(chunk)
 
     async def _run(self) -> AsyncGenerator[bytes, None]:
         try:
@@ -252,10 +358,11 @@ class Relay:
                     async for data in body:
                         yield data
             if self.error is not None:
-                yield _error_event(self.error)
+                yield self._wire.error(self.error)
             else:
                 self.done = True
-                yield DONE
+                if self._wire.end is not None:
+                    yield self._wire.end
         finally:
             await _close(self._chunks)
 

@@ -53,11 +53,13 @@ from ._parser import (
     END,
     NEED_DATA,
     BaseStreamParser,
+    TypedEvents,
     _Sentinel,
     bounded,
     decode_json,
 )
 from ._partial_json import PartialJSONParser
+from ._responses_events import ResponseEventBuilder, StreamEvent
 from ._responses_types import (
     _LIFECYCLE,
     _TERMINAL,
@@ -390,6 +392,8 @@ class ResponseStreamParser(BaseStreamParser):
         self.terminal_event: str | None = None
         self.mismatches: list[ResponseMismatch] = []
         self.sequence_gaps: list[tuple[int, int]] = []
+        self._typed_events: TypedEvents | None = None  # made by next_unified_event()
+        self._pending_error: StreamAPIError | None = None  # an error event, to raise
 
     # -- ending
 
@@ -432,6 +436,8 @@ class ResponseStreamParser(BaseStreamParser):
         if self._finished:
             return END
         while True:
+            if self._pending_error is not None:
+                return self._raise_pending()
             event = self._next_event()
             if type(event) is not ServerSentEvent:
                 if event is END:
@@ -460,9 +466,36 @@ class ResponseStreamParser(BaseStreamParser):
                     event=event,
                 )
                 raise self.abort(error) from exc
-            return self._handle(payload, event)
+            view = self._handle(payload, event)
+            if view is not None:
+                return view
 
-    def _handle(self, payload: Any, event: ServerSentEvent | None) -> ResponseStreamEvent:
+    def next_unified_event(self) -> StreamEvent | _Sentinel:
+        """Return the next event of ``ResponseStream.events()``, :data:`NEED_DATA` or
+        :data:`END`: each :class:`ResponseStreamEvent`, then the chat event records it
+        gives (see :class:`ResponseEventBuilder`); at the end the last ``*Done`` events
+        and :class:`StreamEnded`, whose ``response`` is :attr:`snapshot`.
+
+        Use either this or :meth:`next_event` for a whole stream, not both. It raises
+        the errors of :meth:`next_event`, at the same point of the stream; nothing
+        follows an error, not even :class:`StreamEnded`.
+        """
+        typed = self._typed_events
+        if typed is None:
+            builder = ResponseEventBuilder()
+            typed = self._typed_events = TypedEvents(
+                self.next_event,
+                builder,
+                builder.add,
+                lambda: builder.end(
+                    done=self._complete_end(), interrupted=self.interrupted, response=self.snapshot
+                ),
+            )
+        return typed.next()  # type: ignore[no-any-return]
+
+    def _handle(self, payload: Any, event: ServerSentEvent | None) -> ResponseStreamEvent | None:
+        """Check, fold and wrap one decoded event; ``None`` for an ``error`` event, kept
+        in ``_pending_error`` (see :meth:`_raise_pending`)."""
         position = self.events - 1
         if type(payload) is not dict:
             shown = event[1][:200] if event is not None else repr(payload)[:200]
@@ -507,7 +540,8 @@ class ResponseStreamParser(BaseStreamParser):
             else:
                 self._next_sequence = sequence + 1
         if kind == "error" or (event is not None and event[0] == "error"):
-            raise self.abort(self._api_error(payload, event, None))
+            self._pending_error = self._api_error(payload, event, None)
+            return None  # raised by next_event once the event after it is known
         try:
             self._apply(kind, payload)
         except _MalformedError as exc:
@@ -527,6 +561,32 @@ class ResponseStreamParser(BaseStreamParser):
             view._partial = self._partial  # type: ignore[attr-defined]  # a delta's slot
             self._partial = _NO_PARTIAL
         return view
+
+    def _raise_pending(self) -> _Sentinel:
+        """After an ``error`` event: wait for the next event or the end of the body,
+        fold the next event into the response if it is ``response.failed`` (OpenAI
+        sends ``error`` then ``response.failed``: ``partial_response`` then has the
+        failed status and the error), and raise the error. Returns NEED_DATA while
+        neither came (the caller's read timeout bounds the wait)."""
+        queued = self._events
+        if not queued and not self._eof:
+            return NEED_DATA
+        error = self._pending_error
+        assert error is not None
+        self._pending_error = None
+        if queued:
+            try:
+                payload = decode_json(queued[0][1])
+            except ValueError:
+                payload = None
+            if type(payload) is dict and payload.get("type") == "response.failed":
+                response = payload.get("response")
+                if isinstance(response, dict):
+                    queued.popleft()
+                    self.events += 1
+                    self.terminal_event = "response.failed"
+                    self._finish("response.failed", _copy(response))
+        raise self.abort(error)
 
     def _api_error(
         self, payload: dict[str, Any], event: ServerSentEvent | None, kind: str | None
@@ -762,6 +822,7 @@ class ResponseStreamParser(BaseStreamParser):
             if kind not in _LIFECYCLE:
                 kind = "response.in_progress"
             result = self._handle({"type": kind, "response": payload}, None)
+            assert result is not None  # a lifecycle event, not an error
             self.stop()  # a queued or in-progress response is not finished: interrupted
             return result
         if isinstance(payload, dict) and (payload.get("error") or payload.get("object") == "error"):

@@ -16,9 +16,19 @@ from typing import Any
 
 from ._decoder import DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_LINE_BYTES
 from ._parser import END
+from ._responses_events import StreamEvent
 from ._responses_parser import ResponseMismatch, ResponseStreamParser
 from ._responses_types import Response, ResponseStreamEvent
-from ._streams import OnEnd, _aconnect, _AsyncReader, _connect, _Reader, _SyncReader
+from ._streams import (
+    OnEnd,
+    _aconnect,
+    _AsyncEvents,
+    _AsyncReader,
+    _connect,
+    _Events,
+    _Reader,
+    _SyncReader,
+)
 from ._timings import Clock
 
 __all__ = ["AsyncResponseStream", "ResponseStream", "aconnect_responses", "connect_responses"]
@@ -131,14 +141,23 @@ class ResponseStream(_ResponseStreamBase, _SyncReader):
             self.close()  # the terminal event: release the connection now
         return item  # type: ignore[return-value]
 
-    def events(self) -> Iterator[ResponseStreamEvent]:
-        """The events, as iterating the stream gives them.
+    def events(self) -> Iterator[StreamEvent]:
+        """Iterate the chat stream events instead, so that one handler serves both APIs.
 
-        The Responses API's own events already are the application-level layer (text
-        delta / done, function-call arguments delta / done, reasoning summary delta /
-        done, the final response with its usage), so this is the stream itself.
+        ``for event in stream.events()``: each :class:`ResponseStreamEvent` (in place
+        of a chat stream's :class:`ChunkEvent`), then the chat event records it gives
+        (:class:`ContentDelta`, :class:`ReasoningDelta`, :class:`ToolCallStarted`,
+        :class:`ToolCallArgumentsDelta` with ``partial``, :class:`ToolCallDone`, ...;
+        the translation is in :mod:`ssestream._responses_events`); at the end the last
+        ``*Done`` events and :class:`StreamEnded`, whose ``completion`` is the
+        :class:`ChatCompletion` the events add up to and whose ``response`` is
+        :attr:`snapshot`. Iterate either the stream or its events, not both. Raises the
+        errors listed above at the same point as the stream itself, after every event
+        before it; ``RuntimeError`` if the stream has ended.
         """
-        return iter(self)
+        if self._parser.finished:
+            raise RuntimeError("this ResponseStream has ended; its result is in .snapshot")
+        return _Events(self, self._parser.next_unified_event)
 
     def get_final_response(self) -> Response:
         """Read the rest of the stream, if any, and return :attr:`snapshot`.
@@ -174,10 +193,12 @@ class AsyncResponseStream(_ResponseStreamBase, _AsyncReader):
             await self.aclose()  # the terminal event: release the connection now
         return item  # type: ignore[return-value]
 
-    def events(self) -> AsyncIterator[ResponseStreamEvent]:
-        """The events, as ``async for`` over the stream gives them (see
-        :meth:`ResponseStream.events`)."""
-        return self.__aiter__()
+    def events(self) -> AsyncIterator[StreamEvent]:
+        """The async twin of :meth:`ResponseStream.events`: ``async for event in
+        stream.events()``."""
+        if self._parser.finished:
+            raise RuntimeError("this AsyncResponseStream has ended; its result is in .snapshot")
+        return _AsyncEvents(self, self._parser.next_unified_event)
 
     async def get_final_response(self) -> Response:
         """Read the rest of the stream, if any, and return :attr:`snapshot`."""

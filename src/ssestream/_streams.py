@@ -28,7 +28,7 @@ import warnings
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from typing_extensions import Self
 
@@ -160,6 +160,13 @@ class _Reader:
                     RuntimeWarning,
                     stacklevel=3,
                 )
+
+    @property
+    def streamed(self) -> bool | None:
+        """False when the server answered with one plain JSON body (a
+        ``chat.completion``, or a Responses ``response``: it ignored ``stream: true``);
+        True for an event stream; None before the body."""
+        return self._parser.streamed
 
     @property
     def timings(self) -> StreamTimings:
@@ -401,13 +408,6 @@ class _ChatStreamBase(_Reader):
         return self._parser.interrupted
 
     @property
-    def streamed(self) -> bool | None:
-        """False when the server answered with one plain JSON ``chat.completion``
-        (it ignored ``stream: true``); True for an event stream; None before the body.
-        """
-        return self._parser.streamed
-
-    @property
     def parser(self) -> ChatStreamParser:
         """The sans-IO :class:`ChatStreamParser` (decoder state, event counts)."""
         return self._parser
@@ -497,7 +497,7 @@ class ChatStream(_ChatStreamBase, _SyncReader):
         """
         if self._parser.finished:
             raise RuntimeError("this ChatStream has ended; its result is in .completion")
-        return _Events(self)
+        return _Events(self, self._parser.next_event)
 
     def get_final_completion(self) -> ChatCompletion:
         """Read the rest of the stream, if any, and return :attr:`completion`.
@@ -536,7 +536,7 @@ class AsyncChatStream(_ChatStreamBase, _AsyncReader):
         stream.events()``."""
         if self._parser.finished:
             raise RuntimeError("this AsyncChatStream has ended; its result is in .completion")
-        return _AsyncEvents(self)
+        return _AsyncEvents(self, self._parser.next_event)
 
     async def get_final_completion(self) -> ChatCompletion:
         """Read the rest of the stream, if any, and return :attr:`completion`.
@@ -550,39 +550,41 @@ class AsyncChatStream(_ChatStreamBase, _AsyncReader):
         return self.completion
 
 
-class _Events:
-    """The iterator of :meth:`ChatStream.events`."""
+class _Events(Generic[_T]):
+    """The iterator of ``events()`` on a sync stream: the reader's pull around the
+    parser's typed-event method (``ChatStreamParser.next_event``,
+    ``ResponseStreamParser.next_unified_event``)."""
 
     __slots__ = ("_next_event", "_pull")
 
-    def __init__(self, stream: ChatStream) -> None:
+    def __init__(self, stream: _SyncReader, next_event: Callable[[], _T | _Sentinel]) -> None:
         self._pull = stream._pull
-        self._next_event = stream._parser.next_event
+        self._next_event = next_event
 
-    def __iter__(self) -> _Events:
+    def __iter__(self) -> _Events[_T]:
         return self
 
-    def __next__(self) -> ChatStreamEvent:
+    def __next__(self) -> _T:
         event = self._pull(self._next_event)
         if event is END:
             raise StopIteration
         return event  # type: ignore[return-value]
 
 
-class _AsyncEvents:
-    """The iterator of :meth:`AsyncChatStream.events`: a class, not an async generator,
-    which trio warns about when one is left before its end (a ``break``)."""
+class _AsyncEvents(Generic[_T]):
+    """The iterator of ``events()`` on an async stream: a class, not an async
+    generator, which trio warns about when one is left before its end (a ``break``)."""
 
     __slots__ = ("_apull", "_next_event")
 
-    def __init__(self, stream: AsyncChatStream) -> None:
+    def __init__(self, stream: _AsyncReader, next_event: Callable[[], _T | _Sentinel]) -> None:
         self._apull = stream._apull
-        self._next_event = stream._parser.next_event
+        self._next_event = next_event
 
-    def __aiter__(self) -> _AsyncEvents:
+    def __aiter__(self) -> _AsyncEvents[_T]:
         return self
 
-    async def __anext__(self) -> ChatStreamEvent:
+    async def __anext__(self) -> _T:
         event = await self._apull(self._next_event)
         if event is END:
             raise StopAsyncIteration

@@ -1,4 +1,4 @@
-"""OpenTelemetry tracing of chat streams: one span and the GenAI metrics per stream.
+"""OpenTelemetry tracing of streams: one span and the GenAI metrics per stream.
 
 Install the extra (``pip install "ssestream[otel]"``) and pass a :class:`StreamTracer`
 as a stream's ``on_end`` hook::
@@ -8,8 +8,9 @@ as a stream's ``on_end`` hook::
         ...
 
 Strategy: nothing runs while the stream is read. When the stream is over, the hook
-builds the span *retroactively* from ``stream.timings``, ``stream.completion`` and the
-error the stream raised, and records the metrics; the hot path pays nothing, and a
+builds the span *retroactively* from ``stream.timings``, the answer
+(``stream.completion`` of a chat stream, ``stream.snapshot`` of a Responses stream) and
+the error the stream raised, and records the metrics; the hot path pays nothing, and a
 stream read without the hook pays nothing either. This module is the only one that
 imports OpenTelemetry (the API only: the application picks the SDK and exporters).
 
@@ -25,7 +26,9 @@ names yet, and the conventions' own transition plan says an instrumentation keep
 names it emits until the user opts in, so they are not emitted here. The names:
 
 * span ``chat {gen_ai.request.model}`` (``chat`` without a request model), kind CLIENT;
-* span attributes ``gen_ai.operation.name`` (``"chat"``), ``gen_ai.provider.name``,
+* span attributes ``gen_ai.operation.name`` (``"chat"``, for both APIs),
+  ``openai.api.type`` (``"chat_completions"`` or ``"responses"``, from the OpenAI
+  conventions), ``gen_ai.provider.name``,
   ``gen_ai.request.model``, ``gen_ai.response.model``, ``gen_ai.response.id``,
   ``gen_ai.response.finish_reasons``, ``gen_ai.usage.input_tokens``,
   ``gen_ai.usage.output_tokens``, ``gen_ai.response.time_to_first_chunk`` (seconds),
@@ -47,7 +50,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 try:
     from opentelemetry import metrics as _metrics
@@ -59,6 +62,8 @@ except ImportError as exc:  # the extra is not installed
     ) from exc
 
 from .__about__ import __version__
+from ._responses_events import response_finish_reason
+from ._responses_streams import AsyncResponseStream, ResponseStream
 from ._timings import Clock, StreamTimings
 
 __all__ = ["SCHEMA_URL", "SEMCONV_VERSION", "StreamTracer"]
@@ -80,12 +85,16 @@ _TOKEN_BUCKETS = [float(4**n) for n in range(14)]  # 1, 4, 16, ... 67108864
 
 
 class StreamTracer:
-    """Record each chat stream as a span and the GenAI client metrics.
+    """Record each stream as a span and the GenAI client metrics.
 
     An instance is an ``on_end`` hook: pass it to :class:`ssestream.ChatStream`,
     :class:`ssestream.AsyncChatStream`, :func:`ssestream.connect_chat` or
-    :func:`ssestream.aconnect_chat` (``on_end=tracer``). One instance serves any number
-    of streams, in any thread or task; to name the request model per request, pass
+    :func:`ssestream.aconnect_chat` (``on_end=tracer``), or to their Responses API
+    twins (:class:`ssestream.ResponseStream`, :func:`ssestream.connect_responses`...):
+    a Responses stream's span reads its ``snapshot`` (input and output tokens, the
+    finish reason its ``events()`` give: ``"stop"``, ``"tool_calls"``, ``"length"``...).
+    One instance serves any number of streams, in any thread or task; to name the
+    request model per request, pass
     ``functools.partial(tracer.record, request_model=body["model"])`` instead.
 
     Args:
@@ -156,8 +165,8 @@ class StreamTracer:
         """Record one ended stream: its span, then its metrics.
 
         Args:
-            stream: a :class:`ssestream.ChatStream` or :class:`ssestream.AsyncChatStream`
-                that is over (``stream.timings.end`` is set).
+            stream: a chat or Responses stream, sync or async, that is over
+                (``stream.timings.end`` is set).
             error: the exception the stream raised, or ``None``; it sets ``error.type``
                 (the exception's class name) and the span status ERROR. A stream closed
                 early without an error is not an error: ``ssestream.interrupted`` says so.
@@ -183,14 +192,13 @@ class StreamTracer:
         if model is not None:
             common["gen_ai.request.model"] = model
         common.update(_server(stream))
-        completion = stream.completion
-        response_model = completion.model
-        if isinstance(response_model, str):
-            common["gen_ai.response.model"] = response_model
+        outcome = _outcome(stream)
+        if outcome.model is not None:
+            common["gen_ai.response.model"] = outcome.model
         error_type = None if error is None else type(error).__qualname__
 
         attributes = dict(common)
-        attributes.update(_response_attributes(stream, completion))
+        attributes.update(_response_attributes(stream, outcome))
         streamed = stream.streamed is True
         first_chunk = timings.time_to_first_chunk if streamed else None
         if first_chunk is not None:
@@ -219,7 +227,7 @@ class StreamTracer:
             arrivals = stream.parser.timer.arrivals
             for i in range(1, len(arrivals)):
                 self._per_chunk.record(arrivals[i] - arrivals[i - 1], measured)
-        for token_type, count in _usage(completion).items():
+        for token_type, count in outcome.usage.items():
             self._tokens.record(count, {**common, "gen_ai.token.type": token_type})
 
 
@@ -267,34 +275,70 @@ def _server(stream: Any) -> dict[str, Any]:
     return address
 
 
-def _response_attributes(stream: Any, completion: Any) -> dict[str, Any]:
+class _Outcome(NamedTuple):
+    """What a span says of the answer, read from either kind of stream."""
+
+    api: str  # openai.api.type: "chat_completions" or "responses"
+    model: str | None
+    id: str | None
+    finish_reasons: list[str]
+    usage: dict[str, int]  # "input" / "output" tokens, as the server reported them
+    done: bool  # [DONE], or a Responses stream's terminal event
+
+
+def _outcome(stream: Any) -> _Outcome:
+    """The answer of a chat stream (its ``completion``) or of a Responses stream (its
+    ``snapshot``; the finish reason as its events give it: one definition)."""
+    if isinstance(stream, (ResponseStream, AsyncResponseStream)):
+        response = stream.snapshot
+        reason = response_finish_reason(response.to_dict())
+        usage = response.usage
+        counts = (
+            {} if usage is None else {"input": usage.input_tokens, "output": usage.output_tokens}
+        )
+        return _Outcome(
+            "responses",
+            _str(response.model),
+            _str(response.id),
+            [reason] if reason is not None else [],
+            {kind: n for kind, n in counts.items() if type(n) is int},
+            stream.terminal_event in ("response.completed", "response.incomplete"),
+        )
+    completion = stream.completion
+    usage = completion.usage
+    counts = (
+        {} if usage is None else {"input": usage.prompt_tokens, "output": usage.completion_tokens}
+    )
+    return _Outcome(
+        "chat_completions",
+        _str(completion.model),
+        _str(completion.id),
+        [c.finish_reason for c in completion.choices if isinstance(c.finish_reason, str)],
+        {kind: n for kind, n in counts.items() if type(n) is int},
+        bool(stream.done),
+    )
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _response_attributes(stream: Any, outcome: _Outcome) -> dict[str, Any]:
     """The span attributes of the response: ids, finish reasons, usage, stream state."""
-    attributes: dict[str, Any] = {}
-    if isinstance(completion.id, str):
-        attributes["gen_ai.response.id"] = completion.id
-    reasons = [c.finish_reason for c in completion.choices if isinstance(c.finish_reason, str)]
-    if reasons:
-        attributes["gen_ai.response.finish_reasons"] = reasons
-    usage = _usage(completion)
-    if "input" in usage:
-        attributes["gen_ai.usage.input_tokens"] = usage["input"]
-    if "output" in usage:
-        attributes["gen_ai.usage.output_tokens"] = usage["output"]
+    attributes: dict[str, Any] = {"openai.api.type": outcome.api}
+    if outcome.id is not None:
+        attributes["gen_ai.response.id"] = outcome.id
+    if outcome.finish_reasons:
+        attributes["gen_ai.response.finish_reasons"] = outcome.finish_reasons
+    if "input" in outcome.usage:
+        attributes["gen_ai.usage.input_tokens"] = outcome.usage["input"]
+    if "output" in outcome.usage:
+        attributes["gen_ai.usage.output_tokens"] = outcome.usage["output"]
     response = getattr(stream, "response", None)
     status = _int(getattr(response, "status_code", None))
     if status is not None:
         attributes["http.response.status_code"] = status
     attributes["ssestream.chunks"] = stream.timings.chunks
-    attributes["ssestream.done"] = bool(stream.done)
+    attributes["ssestream.done"] = outcome.done
     attributes["ssestream.interrupted"] = bool(stream.interrupted)
     return attributes
-
-
-def _usage(completion: Any) -> dict[str, int]:
-    """Input and output tokens from the usage the server sent (none counted here: the
-    conventions allow only counts the provider reports or that are exact)."""
-    usage = completion.usage
-    if usage is None:
-        return {}
-    counts = {"input": _int(usage.prompt_tokens), "output": _int(usage.completion_tokens)}
-    return {kind: count for kind, count in counts.items() if count is not None}

@@ -22,8 +22,9 @@ Two halves with one boundary between them, as in the rest of the package:
   deviations and problems. It can be tested on synthetic timings without any network.
 
 The package's rooms: ``_records`` (the measurements, the thresholds, the report),
-``_shape`` (chunk-shape validation), ``_analysis`` (metrics and the verdict rules, with
-the principle they follow), ``_compare`` (several models or routes side by side),
+``_shape`` (chunk-shape validation), ``_analysis`` (each stream's metrics, and the
+report put together), ``_rules`` (the verdict rules, with the principle they follow),
+``_compare`` (several models or routes side by side),
 ``_probe`` (the requests; the only I/O) and ``_report`` (the rendering for people, with
 rich). Everything public is exported here.
 """

@@ -17,10 +17,11 @@ fresh parser after it (a client would stop there: that is reported, not imitated
 from __future__ import annotations
 
 import contextlib
+import re
 import time
 import zlib
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Generic, TypeVar, cast
 
 from .. import (
     END,
@@ -36,7 +37,6 @@ from .. import (
 )
 from .._http import body_decoder
 from .._redact import redact_text, redact_url
-from ._analysis import refusal_problem
 from ._records import (
     BODY_EXCERPT_BYTES,
     DEFAULT_MAX_TIME,
@@ -52,6 +52,7 @@ from ._records import (
     StreamError,
     StreamRecord,
 )
+from ._rules import refusal_problem
 
 __all__ = ["CheckObserver", "probe"]
 
@@ -75,27 +76,56 @@ class CheckObserver:
         """A request is over: ``record`` is set for the streaming ones."""
 
 
-class _Feeder:
-    """Feeds a body to :class:`ChatStreamParser` and records each chunk's read.
+_Item = TypeVar("_Item", ChatCompletionChunk, ResponseStreamEvent)
 
-    A chunk that cannot be decoded is recorded and skipped through the parser's own
-    ``on_bad_chunk`` option, so the rest of the stream is still read and checked.
+
+class _StreamFeeder(Generic[_Item]):
+    """Feeds a body to a stream parser and records each item (a chat chunk, a Responses
+    event) as a :class:`ChunkArrival` with the read that completed it: the one read loop
+    of the probe. The APIs differ only in what the constructor takes.
+
+    Args:
+        parser: the stream parser (``receive_data``/``receive_eof``, ``streamed``,
+            ``finished``).
+        next_item: the parser's pull method: an item, ``NEED_DATA`` or ``END``.
+        on_item: called with each item, after it is recorded (the live view).
+        ends: the errors that end the stream as a bad chunk (recorded with why, see
+            :func:`_parse_error`); a :class:`StreamAPIError` always ends it as the
+            stream's ``error``.
+        done: whether the stream reached its proper end, asked once it is over.
+
+    Attributes:
+        chunks: every item (or bad chunk) so far. ``done``, ``streamed``, ``error``: the
+            stream's end, body kind and error. ``finished``: nothing more is read.
+        event_reads: the reads whose bytes completed at least one event (StreamTimings'
+            ``reads``).
     """
 
-    def __init__(self, on_chunk: Callable[[ChatCompletionChunk], None]) -> None:
-        self.parser = ChatStreamParser(on_bad_chunk=self._bad_chunk)
-        self.on_chunk = on_chunk
+    def __init__(
+        self,
+        parser: ChatStreamParser | ResponseStreamParser,
+        next_item: Callable[[], _Item | object],
+        on_item: Callable[[_Item], None],
+        *,
+        ends: tuple[type[SSEStreamError], ...],
+        done: Callable[[], bool],
+    ) -> None:
+        self.parser = parser
+        self._next_item = next_item
+        self._on_item: Callable[[_Item], None] = on_item
+        self._ends = ends
+        self._done = done
         self.chunks: list[ChunkArrival] = []
         self.done = False
         self.streamed: bool | None = None
         self.error: StreamError | None = None
         self.finished = False
-        # the reads whose bytes completed at least one event: StreamTimings' ``reads``
         self.event_reads: set[int] = set()
         self._read = 0
         self._at = 0.0
 
     def _bad_chunk(self, exc: ChunkParseError) -> None:
+        """A chunk the parser skipped (its ``on_bad_chunk``): recorded, and reading goes on."""
         self.chunks.append(ChunkArrival(read=self._read, time=self._at, error=_parse_error(exc)))
 
     def feed(self, data: bytes, read: int, at: float) -> None:
@@ -116,15 +146,14 @@ class _Feeder:
         parser = self.parser
         while True:
             try:
-                item = parser.next_chunk()
+                item = self._next_item()
             except StreamAPIError as exc:
                 self.error = StreamError(
                     message=exc.message, after_chunks=len(self.chunks), time=at
                 )
                 self.finished = True
                 return
-            except (ChunkParseError, LimitExceededError) as exc:
-                # A plain JSON body that is not a chunk, or a limit: the stream is over.
+            except self._ends as exc:  # not a chunk (a plain JSON body...), or a limit
                 self.chunks.append(ChunkArrival(read=read, time=at, error=_parse_error(exc)))
                 self.finished = True
                 return
@@ -132,77 +161,58 @@ class _Feeder:
                 self.streamed = parser.streamed
             if item is NEED_DATA:
                 return
-            if item is END:
-                self.done = parser.done
-                self.finished = True
-                return
-            assert isinstance(item, ChatCompletionChunk)
-            self.chunks.append(ChunkArrival(read=read, time=at, payload=item.to_dict()))
-            self.on_chunk(item)
+            if item is not END:
+                chunk = cast(_Item, item)
+                self.chunks.append(ChunkArrival(read=read, time=at, payload=chunk.to_dict()))
+                self._on_item(chunk)
+                if not parser.finished:  # a terminal event, or a plain JSON body's one chunk
+                    continue
+            self.done = self._done()
+            self.finished = True
+            return
 
 
-class _ResponsesFeeder:
-    """Feeds a Responses API body to :class:`ResponseStreamParser`; records each event
-    as a chunk with its read, like :class:`_Feeder`. ``done``: the terminal event
-    (``response.completed`` / ``response.incomplete``) arrived. An event that cannot be
-    read ends the stream, as it ends a client's."""
+class _Feeder(_StreamFeeder[ChatCompletionChunk]):
+    """The chat API's feeder: :class:`ChatStreamParser`; ``done``: ``data: [DONE]`` came.
+
+    A chunk that cannot be decoded is recorded and skipped through the parser's own
+    ``on_bad_chunk`` option, so the rest of the stream is still read and checked; a body
+    that is not a stream, or a limit, ends it.
+    """
+
+    def __init__(self, on_chunk: Callable[[ChatCompletionChunk], None]) -> None:
+        parser = ChatStreamParser(on_bad_chunk=self._bad_chunk)
+        super().__init__(
+            parser,
+            parser.next_chunk,
+            on_chunk,
+            ends=(ChunkParseError, LimitExceededError),
+            done=lambda: parser.done,
+        )
+
+
+class _ResponsesFeeder(_StreamFeeder[ResponseStreamEvent]):
+    """The Responses API's feeder: :class:`ResponseStreamParser`, each event a chunk;
+    ``done``: the terminal event (``response.completed`` / ``response.incomplete``)
+    arrived. An event that cannot be read ends the stream, as it ends a client's."""
 
     def __init__(self, on_event: Callable[[ResponseStreamEvent], None]) -> None:
-        self.parser = ResponseStreamParser()
-        self.on_event = on_event
-        self.chunks: list[ChunkArrival] = []
-        self.done = False
-        self.streamed: bool | None = None
-        self.error: StreamError | None = None
-        self.finished = False
-        self.event_reads: set[int] = set()
-
-    def feed(self, data: bytes, read: int, at: float) -> None:
-        if self.finished:
-            return
-        if self.parser.receive_data(data):
-            self.event_reads.add(read)
-        self._drain(read, at)
-
-    def eof(self, read: int, at: float) -> None:
-        if not self.finished:
-            self.parser.receive_eof()
-            self._drain(read, at)
-            self.finished = True
-
-    def _drain(self, read: int, at: float) -> None:
-        parser = self.parser
-        while True:
-            try:
-                item = parser.next_event()
-            except StreamAPIError as exc:
-                self.error = StreamError(
-                    message=exc.message, after_chunks=len(self.chunks), time=at
-                )
-                self.finished = True
-                return
-            except SSEStreamError as exc:  # not JSON, a wrong type, a limit, not SSE
-                self.chunks.append(ChunkArrival(read=read, time=at, error=exc.message))
-                self.finished = True
-                return
-            if parser.streamed is not None and not self.streamed:
-                self.streamed = parser.streamed
-            if item is NEED_DATA:
-                return
-            if item is END:
-                self.finished = True
-                return
-            assert isinstance(item, ResponseStreamEvent)
-            self.chunks.append(ChunkArrival(read=read, time=at, payload=item.to_dict()))
-            self.on_event(item)
-            if parser.finished:
-                self.done = parser.terminal_event in ("response.completed", "response.incomplete")
-                self.finished = True
-                return
+        parser = ResponseStreamParser()
+        super().__init__(
+            parser,
+            parser.next_event,
+            on_event,
+            ends=(SSEStreamError,),  # not JSON, a wrong type, a limit, not SSE
+            done=lambda: parser.terminal_event in ("response.completed", "response.incomplete"),
+        )
 
 
-def _parse_error(exc: ChunkParseError | LimitExceededError) -> str:
-    """Why a payload is not a chunk, without the parser's event numbering."""
+_NUMBERED = re.compile(r"^event \d+ \(([^)]*)\): ")  # "event 31 (response.x.delta): ..."
+
+
+def _parse_error(exc: SSEStreamError) -> str:
+    """Why a payload is not a chunk (or a Responses event), without the parser's event
+    numbering: the check numbers chunks from 1, in its own evidence."""
     if exc.event is None:  # a whole body that is not JSON: the message quotes it
         return exc.message
     data = exc.event.data
@@ -211,7 +221,7 @@ def _parse_error(exc: ChunkParseError | LimitExceededError) -> str:
         return f"not JSON ({cause}): {data[:120]!r}"
     if data and not data.lstrip().startswith("{"):
         return f"JSON but not an object: {data[:120]!r}"
-    return exc.message
+    return _NUMBERED.sub(r"\1: ", exc.message)
 
 
 class _ReadTap:
@@ -440,7 +450,7 @@ def _stream(
             if kind is not None and isinstance(delta, str) and delta:
                 observer.text(run, kind, delta)
 
-        feeder: _Feeder | _ResponsesFeeder = (
+        feeder: _StreamFeeder[Any] = (
             _ResponsesFeeder(on_event) if api == "responses" else _Feeder(on_chunk)
         )
         decoder = body_decoder(exchange.headers.get("content-encoding", ""))
@@ -521,9 +531,7 @@ _RESPONSES_TEXT = {
 """The Responses deltas the live view shows, and their kind."""
 
 
-def _limit_reached(
-    feeder: _Feeder | _ResponsesFeeder, tap: _ReadTap, budget: _Budget | None
-) -> str | None:
+def _limit_reached(feeder: _StreamFeeder[Any], tap: _ReadTap, budget: _Budget | None) -> str | None:
     """Why the probe must stop reading a stream that has not ended, or ``None``."""
     if budget is not None and budget.expired():
         return "max_time"

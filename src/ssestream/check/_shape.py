@@ -14,7 +14,13 @@ from typing import Any
 
 from ._records import FINISH_REASONS, ChunkArrival, ChunkDeviation
 
-__all__ = ["chunk_deviations", "chunk_numbers", "is_int", "validate_chunk"]
+__all__ = [
+    "chunk_deviations",
+    "chunk_numbers",
+    "deviation_evidence",
+    "is_int",
+    "validate_chunk",
+]
 
 
 def _kind(value: Any) -> str:
@@ -160,14 +166,23 @@ def _validate_delta(
                 error(f"{at}.function.{name} is a {_kind(value)}, not a string")
 
 
-def chunk_deviations(chunks: Sequence[ChunkArrival]) -> tuple[ChunkDeviation, ...]:
-    """Every chunk's deviations, grouped by message, errors first, in order of appearance."""
+def chunk_deviations(
+    chunks: Sequence[ChunkArrival], *, shape: bool = True
+) -> tuple[ChunkDeviation, ...]:
+    """Every chunk's deviations, grouped by message, errors first, in order of appearance.
+
+    A chunk the probe could not decode is an error; with ``shape`` (the chat API), each
+    decoded one is also checked by :func:`validate_chunk`. A Responses API stream's
+    events have no chunk shape: only the ones its parser could not read count.
+    """
     grouped: dict[tuple[str, str], list[int]] = {}
     for number, chunk in enumerate(chunks, 1):
         if chunk.payload is None:
             found = [("error", chunk.error or "not a JSON object")]
-        else:
+        elif shape:
             found = validate_chunk(chunk.payload)
+        else:
+            continue
         for key in dict.fromkeys(found):
             grouped.setdefault(key, []).append(number)
     ordered = sorted(grouped.items(), key=lambda item: item[0][0] != "error")
@@ -178,7 +193,19 @@ def chunk_deviations(chunks: Sequence[ChunkArrival]) -> tuple[ChunkDeviation, ..
 
 
 def chunk_numbers(numbers: Sequence[int], limit: int = 8) -> str:
+    """``"1, 2, 3"``: the chunk numbers, the first ``limit`` of them and the count."""
     shown = ", ".join(str(number) for number in numbers[:limit])
     if len(numbers) > limit:
         shown += f", ... ({len(numbers)} chunks)"
     return shown
+
+
+def deviation_evidence(
+    deviations: Sequence[ChunkDeviation], limit: int = 5, noun: str = "chunk"
+) -> tuple[str, ...]:
+    """One evidence line per deviation, the first ``limit`` of them: ``"chunk 3, 7: ..."``
+    (``noun``: ``"event"`` for a Responses API stream)."""
+    return tuple(
+        f"{noun} {chunk_numbers(deviation.chunks)}: {deviation.message}"
+        for deviation in deviations[:limit]
+    )

@@ -18,18 +18,13 @@ from typing import Any, TextIO
 
 from .. import (
     ChatCompletion,
-    ChatCompletionChunk,
     ChatStream,
     ChatStreamEvent,
     ContentDelta,
     ReasoningDelta,
     RefusalDelta,
     Response,
-    ResponseOutputItemEvent,
     ResponseStream,
-    ResponseStreamEvent,
-    ResponseTextDeltaEvent,
-    ResponseTextDoneEvent,
     SSEStreamError,
     ToolCallArgumentsDelta,
     ToolCallDone,
@@ -70,20 +65,6 @@ class Printer:
         self.out.write(text)
         self.out.flush()
 
-    def chunk(self, chunk: ChatCompletionChunk) -> None:
-        """Print the text of choice 0 in ``chunk``: reasoning, answer, refusal."""
-        for choice in chunk.choices:
-            if choice.index not in (0, None):
-                continue
-            delta = choice.delta
-            reasoning = delta.reasoning_content
-            if reasoning:
-                self.write("reasoning", reasoning)
-            if delta.content:
-                self.write("answer", delta.content)
-            if delta.refusal:
-                self.write("refusal", delta.refusal)
-
     def event(self, event: ChatStreamEvent) -> None:
         """Print one event of ``stream.events()`` that concerns choice 0: its text, and
         its tool calls as they start, fill in and end."""
@@ -102,31 +83,6 @@ class Printer:
         elif isinstance(event, ToolCallDone):
             self._call(event.call_index, _header(event.call_index, event.name, event.id))
             self._done(event.complete, event.parsed, event.arguments)
-
-    def response_event(self, event: ResponseStreamEvent) -> None:
-        """Print one event of a Responses stream (``ResponseStream.events()``): its
-        output text, refusal and reasoning (summary or text) as they stream, and each
-        function call as it starts (name and ``call_id``), fills in and is done."""
-        kind = event.type
-        if isinstance(event, ResponseTextDeltaEvent):
-            section = _RESPONSE_SECTIONS.get(kind)
-            if section is not None:
-                self.write(section, event.delta)
-            elif kind in _RESPONSE_ARGUMENTS:
-                self._arguments(event.output_index or 0, event.delta, lambda: event.partial)
-        elif isinstance(event, ResponseOutputItemEvent):
-            item = event.item
-            if item.type in ("function_call", "custom_tool_call", "mcp_call"):
-                key = event.output_index or 0
-                self._call(key, _header(key, item.name, item.call_id, "output"))
-        elif isinstance(event, ResponseTextDoneEvent) and kind in _RESPONSE_ARGUMENTS:
-            text = event.arguments or ""
-            try:
-                parsed, complete = json.loads(text), True
-            except ValueError:
-                parsed, complete = None, False
-            self._call(event.output_index or 0, None)
-            self._done(complete, parsed, text)
 
     def _call(self, key: int, header: str | None) -> None:
         """Enter the section of call ``key`` (``header``: its title, if known now)."""
@@ -172,27 +128,9 @@ class Printer:
             self.out.write("\n")
 
 
-def _header(key: int, name: str | None, call_id: str | None, what: str = "tool call") -> str:
-    label = "call_id" if what == "output" else "id"
-    return f"{what} {key}: {name or '(no name yet)'} {label}={call_id}"
+def _header(key: int, name: str | None, call_id: str | None) -> str:
+    return f"tool call {key}: {name or '(no name yet)'} id={call_id}"
 
-
-_RESPONSE_SECTIONS = {
-    "response.output_text.delta": "answer",
-    "response.refusal.delta": "refusal",
-    "response.reasoning_summary_text.delta": "reasoning",
-    "response.reasoning_text.delta": "reasoning",
-}
-"""The Responses delta types printed as text, and their section."""
-
-_RESPONSE_ARGUMENTS = frozenset(
-    {
-        "response.function_call_arguments.delta",
-        "response.function_call_arguments.done",
-        "response.mcp_call_arguments.delta",
-        "response.mcp_call_arguments.done",
-    }
-)
 
 _SHOWN_ARGUMENTS = 4096
 """Arguments longer than this (in characters) are shown by their length while they stream."""

@@ -160,9 +160,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     record = commands.add_parser(
         "record",
-        help="record one streaming chat completion to a .jsonl recording",
-        description="Send one streaming chat request and record every network read "
-        "with its timing; the text is shown as it streams.",
+        help="record one streaming chat completion (or Responses stream) to a .jsonl recording",
+        description="Send one streaming chat (or Responses) request and record every network "
+        "read with its timing; the text is shown as it streams.",
     )
     record.add_argument("--base-url", required=True, help="e.g. https://api.openai.com/v1")
     record.add_argument("--model", required=True)
@@ -181,6 +181,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=60.0,
         metavar="SECONDS",
         help="give up when no byte arrives for this long (default 60)",
+    )
+    record.add_argument(
+        "--api",
+        choices=["chat", "responses"],
+        default="chat",
+        help="which streaming API: chat (POST /chat/completions, the default) or "
+        "responses (POST /responses, OpenAI's Responses API)",
     )
     record.set_defaults(command="record")
 

@@ -1,9 +1,11 @@
-"""``ssestream record``: record one real streaming chat completion to a ``.jsonl`` file.
+"""``ssestream record``: record one real streaming answer to a ``.jsonl`` file.
 
-One request (``stream: true`` with ``stream_options.include_usage``) goes through
-:class:`ssestream.testing.RecordingTransport` around ``httpx.HTTPTransport``, so every
-network read is written with its arrival time, while :class:`ssestream.ChatStream` reads
-the same response and the text is printed as it streams.
+One request (a chat completion with ``stream: true`` and
+``stream_options.include_usage``, or with ``--api responses`` a Responses request with
+``stream: true``) goes through :class:`ssestream.testing.RecordingTransport` around
+``httpx.HTTPTransport``, so every network read is written with its arrival time, while
+:class:`ssestream.ChatStream` (:class:`ssestream.ResponseStream`) reads the same response
+and its ``events()`` print the text and tool calls as they stream: one loop for both.
 
 Invariants: the recording is written to a temporary file next to the target and moved
 into place only when the server answered with a stream, so a refused request (no
@@ -29,19 +31,26 @@ import httpx
 from .. import (
     APIStatusError,
     ChatStream,
+    ChunkEvent,
+    ResponseStream,
+    ResponseStreamEvent,
     SSEStreamError,
     UnexpectedContentTypeError,
     connect_chat,
+    connect_responses,
 )
 from .._redact import redact_text, redact_url
 from ..testing import RecordingTransport
-from ._output import Printer, summary
+from ._output import Printer, response_summary, summary
 
 __all__ = ["request_body", "run"]
 
 
-def request_body(model: str, prompt: str) -> dict[str, Any]:
-    """The JSON body ``record`` sends: one user message, streamed, with usage asked for."""
+def request_body(model: str, prompt: str, api: str = "chat") -> dict[str, Any]:
+    """The JSON body ``record`` sends: one user message, streamed, with usage asked for
+    (a Responses stream always ends with its usage)."""
+    if api == "responses":
+        return {"model": model, "input": prompt, "stream": True}
     return {
         "model": model,
         "messages": [{"role": "user", "content": prompt}],
@@ -87,8 +96,9 @@ def _discard(partial: Path) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run ``ssestream record``; returns the exit status.
 
-    ``args`` holds ``base_url``, ``model``, ``prompt``, ``output``, ``api_key_env`` and
-    ``timeout`` (seconds without a byte before giving up).
+    ``args`` holds ``base_url``, ``model``, ``prompt``, ``output``, ``api_key_env``,
+    ``timeout`` (seconds without a byte before giving up) and ``api`` (``"chat"`` or
+    ``"responses"``).
 
     Exit status: 0 when the stream was recorded complete; 1 when it broke off or carried
     an error mid-stream (what arrived is still saved: a recording of a failure is
@@ -117,7 +127,9 @@ def run(args: argparse.Namespace) -> int:
         headers["Authorization"] = f"Bearer {key}"
     else:
         err.write(f"note: ${args.api_key_env} is not set; sending no Authorization header\n")
-    url = args.base_url.rstrip("/") + "/chat/completions"
+    api = getattr(args, "api", "chat")
+    url = args.base_url.rstrip("/") + ("/responses" if api == "responses" else "/chat/completions")
+    connect = connect_responses if api == "responses" else connect_chat
     shown = redact_url(url)
     partial = path.with_name(f".{path.name}.{os.getpid()}.part")
     timeout = httpx.Timeout(args.timeout, connect=min(args.timeout, 10.0))
@@ -126,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
     progress = _Progress(out, err, start)
     chunks = 0
     num_bytes = 0
-    stream: ChatStream | None = None
+    stream: ChatStream | ResponseStream | None = None
     failure: SSEStreamError | None = None
     out.write(f"ssestream record: POST {shown} (model {args.model})\n\n")
     out.flush()
@@ -134,16 +146,22 @@ def run(args: argparse.Namespace) -> int:
         transport = RecordingTransport(httpx.HTTPTransport(), partial)
         with (
             httpx.Client(transport=transport, timeout=timeout) as client,
-            connect_chat(
-                client, "POST", url, json=request_body(args.model, args.prompt), headers=headers
+            connect(
+                client,
+                "POST",
+                url,
+                json=request_body(args.model, args.prompt, api),
+                headers=headers,
             ) as stream,
         ):
             try:
-                for chunk in stream:
-                    chunks += 1
-                    printer.chunk(chunk)
-                    num_bytes = stream.response.num_bytes_downloaded
-                    progress.update(num_bytes, chunks)
+                for event in stream.events():
+                    if isinstance(event, (ChunkEvent, ResponseStreamEvent)):
+                        chunks += 1  # a chunk, or a Responses event
+                        num_bytes = stream.response.num_bytes_downloaded
+                        progress.update(num_bytes, chunks)
+                    else:
+                        printer.event(event)
             except (APIStatusError, UnexpectedContentTypeError):
                 raise
             except SSEStreamError as exc:  # mid-stream: keep what was recorded
@@ -173,7 +191,10 @@ def run(args: argparse.Namespace) -> int:
         return 2
     printer.end()
     assert stream is not None
-    summary(stream, stream.completion, chunks, out)
+    if isinstance(stream, ResponseStream):
+        response_summary(stream, chunks, out)
+    else:
+        summary(stream, stream.completion, chunks, out)
     out.flush()
     if failure is not None:
         message = redact_text(failure.message, secrets)

@@ -17,7 +17,7 @@ import sys
 import time
 from collections.abc import Iterator
 
-from .. import ChatStream, ChunkEvent, ResponseStream, SSEStreamError
+from .. import ChatStream, ChunkEvent, ResponseStream, ResponseStreamEvent, SSEStreamError
 from ..testing import (
     Exchange,
     Read,
@@ -112,12 +112,14 @@ def _replay_responses(
     if not as_json:
         out.write(f"{label}\n\n")
     try:
+        # The chat events of a Responses stream: the chat printer shows both APIs.
         for event in stream.events():
-            events += 1
-            if not as_json:
-                printer.response_event(event)
-            if delay:
-                time.sleep(delay)
+            if isinstance(event, ResponseStreamEvent):
+                events += 1
+                if delay:
+                    time.sleep(delay)
+            elif not as_json:
+                printer.event(event)
     except SSEStreamError as exc:
         error = exc
     if as_json:

@@ -32,10 +32,17 @@ from ._faults import (
     PARTIAL_BUFFER_BURSTS,
     Pace,
     decoded_exchange,
-    is_responses_exchange,
     no_events_reason,
 )
-from ._plan import BAD_GATEWAY_502, RATE_LIMIT_429, SERVER_ERROR_500, CutWith, ErrorResponse, Split
+from ._plan import (
+    BAD_GATEWAY_502,
+    RATE_LIMIT_429,
+    SERVER_ERROR_500,
+    CutWith,
+    ErrorResponse,
+    Split,
+    is_responses_exchange,
+)
 from ._record import RecordingTransport, RecordingWarning
 from ._recording import (
     FORMAT_VERSION,

@@ -7,6 +7,9 @@ Strategy: everything a response will do is decided before anything is served, as
 presets, ``[DONE]`` and ``Content-Type`` removal); the faults it does not know are pure
 transformations here, of the exchange before planning (malformed chunks, usage removal, an
 error event, a JSON answer) or of the plan after it (gzip, bursts, a late first token).
+The faults that write into the stream have a chat form and a Responses API form (the
+``error`` event and ``response.failed`` of the OpenAI API reference, the terminal event
+for ``[DONE]``...), chosen by :func:`is_responses_exchange`.
 
 Invariants: a plan's times are seconds since the request arrived and never decrease; an
 exchange whose body had a ``Content-Encoding`` is decoded first, read by read; a ``.sse``
@@ -27,13 +30,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from .._decoder import SSEDecoder
 from .._encoder import encode_chunk, encode_event
 from .._exceptions import SSEStreamError, StreamAPIError
 from .._http import body_decoder, media_type
 from .._responses_parser import OUTPUT_DELTAS
 from .._responses_streams import ResponseStream
-from .._responses_types import Response, looks_like_responses_event
+from .._responses_types import Response
 from .._streams import ChatStream
 from .._timings import chunk_output
 from .._types import ChatCompletion
@@ -45,6 +47,8 @@ from ._plan import (
     Options,
     Plan,
     event_ends,
+    event_payload,
+    is_responses_exchange,
     make_plan,
 )
 from ._recording import Exchange, Read, Recording
@@ -89,14 +93,17 @@ FAULTS: dict[str, str] = {
     "holds the body back: a 10-byte gzip header, then everything at the end (or in large "
     "blocks for a large body)",
     "not-streamed": 'the server ignores "stream": true and answers the plain JSON chat.completion',
-    "malformed": "one chunk loses its 'choices', a later one has its data cut in half "
-    "(not JSON); the rest is unchanged",
-    "no-done": "no 'data: [DONE]' at the end",
-    "no-usage": "every 'usage' field removed, usage-only chunks dropped",
+    "malformed": "one chunk loses its 'choices' (a Responses stream: one delta event its "
+    "'delta'), a later one has its data cut in half (not JSON); the rest is unchanged",
+    "no-done": "no 'data: [DONE]' at the end (a Responses stream: no terminal event, "
+    "response.completed or response.incomplete, nor [DONE])",
+    "no-usage": "every 'usage' field removed, usage-only chunks dropped (a Responses "
+    "stream: the 'usage' of every event's response)",
     "slow-first-token": "the first chunk with text (content, reasoning, refusal) or a tool "
     "call comes --first-token-delay seconds late",
     "error-in-stream": "after a few chunks, a 'data: {\"error\": ...}' event "
-    "(type server_error), then the end without [DONE]",
+    "(type server_error), then the end without [DONE] (a Responses stream: after a few "
+    "output deltas, an 'error' event and 'response.failed')",
     "html": "200 text/html: a web page (a web UI or a proxy's sign-in page)",
     "429": "429 with OpenAI's rate-limit error JSON",
     "500": "500 with OpenAI's server-error JSON",
@@ -145,7 +152,8 @@ _STREAM_ERROR = {
         "type": "server_error",
     }
 }
-_STREAM_ERROR_AFTER = 3  # chunks before the error event, at most
+_STREAM_ERROR_AFTER = 3  # chunks (Responses: output deltas) before the error, at most
+_TERMINAL_OK = frozenset({"response.completed", "response.incomplete"})
 
 # Response headers that describe the recorded connection, not the body: never replayed.
 _CONNECTION_HEADERS = frozenset(
@@ -229,35 +237,6 @@ def no_events_reason(exchange: Exchange) -> str | None:
     return "no server-sent events found (expected `data:` lines, each event ending in a blank line)"
 
 
-_SNIFF_BYTES = 65536  # how much of a body is_responses_exchange reads
-
-
-def is_responses_exchange(exchange: Exchange) -> bool:
-    """Whether ``exchange`` is an OpenAI Responses API exchange, not a chat completion.
-
-    By the request's path when it was recorded (``.../responses``), else (a ``.sse``
-    file) by the first event of the body that carries a JSON object, as
-    :func:`ssestream.looks_like_responses_event` reads it: an ``event:`` name starting
-    with ``response.`` (OpenAI, Azure), or a data-only event whose ``type`` does
-    (OpenRouter). Reads at most the first 64 KiB of the body.
-    """
-    request = exchange.request
-    if request is not None:
-        path = request.path.split("?", 1)[0].rstrip("/")
-        if path.endswith("/responses"):
-            return True
-        if path.endswith("/chat/completions"):
-            return False
-    decoder = SSEDecoder(max_line_bytes=None, max_event_bytes=None)
-    for event in decoder.feed(exchange.body[:_SNIFF_BYTES]):
-        payload = _payload(event.data)
-        if looks_like_responses_event(event, payload):
-            return True
-        if payload is not None:
-            return False
-    return False
-
-
 def _untimed(exchange: Exchange) -> bool:
     """Whether the exchange carries no timing at all (a ``.sse`` body: everything at 0)."""
     return (
@@ -320,19 +299,8 @@ def _retimed(exchange: Exchange, gap: float) -> Exchange:
     return _from_segments(exchange, segments, end_t=0.0)
 
 
-def _payload(data: str | None) -> dict[str, Any] | None:
-    """The event's data as a JSON object, or ``None`` (not JSON, not an object, [DONE])."""
-    if data is None or not data.lstrip().startswith("{"):
-        return None
-    try:
-        value = json.loads(data)
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None
-
-
 def _is_chunk(data: str | None) -> bool:
-    payload = _payload(data)
+    payload = event_payload(data)
     return payload is not None and isinstance(payload.get("choices"), list)
 
 
@@ -368,7 +336,7 @@ def _malformed(exchange: Exchange) -> Exchange:
         return exchange
     if len(chunks) >= 2:
         index = chunks[len(chunks) // 3]
-        payload = _payload(segments[index].data)
+        payload = event_payload(segments[index].data)
         assert payload is not None
         del payload["choices"]
         segments[index] = _with_data(segments[index], _dumps(payload))
@@ -382,7 +350,7 @@ def _no_usage(exchange: Exchange) -> Exchange:
     """Remove every ``usage`` field; drop the chunks that carried only usage."""
     kept: list[_Segment] = []
     for segment in _segments(exchange):
-        payload = _payload(segment.data)
+        payload = event_payload(segment.data)
         if payload is None or "usage" not in payload:
             kept.append(segment)
             continue
@@ -406,13 +374,126 @@ def _error_in_stream(exchange: Exchange) -> Exchange:
     return _from_segments(exchange, [*segments[: last + 1], error], end_t=t)
 
 
+def _event_type(data: str | None) -> str | None:
+    """The ``type`` of a Responses API event's data, or ``None`` (not such an event)."""
+    payload = event_payload(data)
+    kind = payload.get("type") if payload is not None else None
+    return kind if isinstance(kind, str) else None
+
+
+def _malformed_events(exchange: Exchange) -> Exchange:
+    """The Responses twin of :func:`_malformed`: one delta event (a third of the way
+    through them) loses its ``delta``, which every ``*.delta`` event carries (OpenAI API
+    reference, streaming events); a later event has its data cut in half (not JSON)."""
+    segments = _segments(exchange)
+    events = [i for i, segment in enumerate(segments) if _event_type(segment.data) is not None]
+    if not events:
+        return exchange
+    deltas = [
+        i
+        for i in events
+        if str(_event_type(segments[i].data)).endswith(".delta")
+        and "delta" in (event_payload(segments[i].data) or {})
+    ]
+    first = deltas[len(deltas) // 3] if deltas and len(events) >= 2 else -1
+    if first >= 0:
+        payload = event_payload(segments[first].data)
+        assert payload is not None
+        del payload["delta"]
+        segments[first] = _with_data(segments[first], _dumps(payload))
+    later = [i for i in events if i > first]
+    if later:
+        index = later[len(later) // 2]
+        data = segments[index].data or ""
+        segments[index] = _with_data(segments[index], data[: max(1, len(data) // 2)])
+    return _from_segments(exchange, segments)
+
+
+def _no_usage_events(exchange: Exchange) -> Exchange:
+    """The Responses twin of :func:`_no_usage`: remove the ``usage`` of the ``response``
+    that the lifecycle events (``response.created``... ``response.completed``) carry."""
+    kept: list[_Segment] = []
+    for segment in _segments(exchange):
+        payload = event_payload(segment.data)
+        response = payload.get("response") if payload is not None else None
+        if payload is None or not isinstance(response, dict) or "usage" not in response:
+            kept.append(segment)
+            continue
+        del response["usage"]
+        kept.append(_with_data(segment, _dumps(payload)))
+    return _from_segments(exchange, kept)
+
+
+def _no_terminal(exchange: Exchange) -> Exchange:
+    """The Responses form of ``no-done``: the terminal event (``response.completed`` or
+    ``response.incomplete``) and any ``data: [DONE]`` removed, so the stream ends without
+    its end marker. (OpenAI sends no ``[DONE]`` here; OpenRouter does, after the
+    terminal event.)"""
+    kept = [
+        segment
+        for segment in _segments(exchange)
+        if not (
+            segment.data is not None
+            and (segment.data.strip() == "[DONE]" or _event_type(segment.data) in _TERMINAL_OK)
+        )
+    ]
+    return _from_segments(exchange, kept)
+
+
+def _error_events(exchange: Exchange) -> Exchange:
+    """The Responses twin of :func:`_error_in_stream`: keep the events up to a few output
+    deltas, then send an ``error`` event and ``response.failed``, and end.
+
+    The shapes are the OpenAI API reference's (streaming events ``error``: ``type``,
+    ``code``, ``message``, ``param``, ``sequence_number``; ``response.failed``: the
+    ``response`` with ``status`` ``"failed"`` and its ``error``), in the order OpenAI
+    sends them (see the bundled ``openai-responses-error.sse``); named with ``event:``
+    lines when the recording names its events, data-only otherwise (OpenRouter).
+    """
+    segments = _segments(exchange)
+    events = [i for i, segment in enumerate(segments) if _event_type(segment.data) is not None]
+    if not events:
+        return exchange
+    outputs = [i for i in events if _carries_token(segments[i].data)] or events
+    keep = min(_STREAM_ERROR_AFTER, max(1, len(outputs) // 2))
+    last = outputs[keep - 1]
+    t = segments[outputs[keep]].t if keep < len(outputs) else segments[last].t
+    kept = segments[: last + 1]
+    sequence: int | None = None
+    response: dict[str, Any] | None = None
+    for segment in kept:
+        payload = event_payload(segment.data) or {}
+        number = payload.get("sequence_number")
+        if type(number) is int:
+            sequence = number + 1 if sequence is None else max(sequence, number + 1)
+        if isinstance(payload.get("response"), dict):
+            response = payload["response"]
+    message = _STREAM_ERROR["error"]["message"]
+    named = any(line.startswith(b"event:") for line in segments[last].raw.splitlines())
+    sent: list[dict[str, Any]] = [
+        {"type": "error", "code": "server_error", "message": message, "param": None}
+    ]
+    if response is not None:
+        reason = {"code": "server_error", "message": message}
+        failed = {**response, "status": "failed", "error": reason}
+        sent.append({"type": "response.failed", "response": failed})
+    added: list[_Segment] = []
+    for event in sent:
+        if sequence is not None:
+            event["sequence_number"] = sequence
+            sequence += 1
+        raw = encode_event(_dumps(event), event=event["type"] if named else None)
+        added.append(_Segment(t, raw, None))
+    return _from_segments(exchange, [*kept, *added], end_t=t)
+
+
 _OUTPUT_DELTAS = frozenset(OUTPUT_DELTAS)  # whose first one slow-first-token delays
 
 
 def _carries_token(data: str | None) -> bool:
     """Whether the event carries output: a chunk with text or a tool call, or a
     Responses delta event with a non-empty ``delta``."""
-    payload = _payload(data)
+    payload = event_payload(data)
     if payload is not None and payload.get("type") in _OUTPUT_DELTAS:
         return bool(payload.get("delta"))
     return payload is not None and any(chunk_output(payload))
@@ -686,6 +767,7 @@ class Catalog:
             model = request.model
         as_json = _json_exchange(exchange, result, error)
         fault = self.fault
+        responses = kind == "responses"
         rng = random.Random(0)
         replacement = _REPLACEMENTS.get(fault)
 
@@ -710,11 +792,13 @@ class Catalog:
         if fault == "not-streamed":
             exchange = as_json
         elif fault == "malformed":
-            exchange = _malformed(exchange)
+            exchange = _malformed_events(exchange) if responses else _malformed(exchange)
         elif fault == "no-usage":
-            exchange = _no_usage(exchange)
+            exchange = _no_usage_events(exchange) if responses else _no_usage(exchange)
         elif fault == "error-in-stream":
-            exchange = _error_in_stream(exchange)
+            exchange = _error_events(exchange) if responses else _error_in_stream(exchange)
+        elif fault == "no-done" and responses:
+            exchange = _no_terminal(exchange)
         elif fault == "slow-first-token":
             first_token = _first_token_offset(exchange)
             if first_token is not None:

@@ -21,9 +21,10 @@ import math
 import random
 from collections.abc import Collection
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from .._decoder import SSEDecoder
+from .._responses_types import looks_like_responses_event
 from ._recording import Exchange, Headers, RecordedError
 
 __all__ = [
@@ -37,6 +38,8 @@ __all__ = [
     "Plan",
     "Split",
     "event_ends",
+    "event_payload",
+    "is_responses_exchange",
     "make_plan",
 ]
 
@@ -240,6 +243,46 @@ def event_ends(body: bytes) -> list[tuple[int, str]]:
     return [(end, event.data) for end, event in decoder.feed_positions(body)]
 
 
+def event_payload(data: str | None) -> dict[str, Any] | None:
+    """An event's data as a JSON object, or ``None`` (not JSON, not an object, ``[DONE]``)."""
+    if data is None or not data.lstrip().startswith("{"):
+        return None
+    try:
+        value = json.loads(data)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+_SNIFF_BYTES = 65536  # how much of a body is_responses_exchange reads
+
+
+def is_responses_exchange(exchange: Exchange) -> bool:
+    """Whether ``exchange`` is an OpenAI Responses API exchange, not a chat completion.
+
+    By the request's path when it was recorded (``.../responses``), else (a ``.sse``
+    file) by the first event of the body that carries a JSON object, as
+    :func:`ssestream.looks_like_responses_event` reads it: an ``event:`` name starting
+    with ``response.`` (OpenAI, Azure), or a data-only event whose ``type`` does
+    (OpenRouter). Reads at most the first 64 KiB of the body.
+    """
+    request = exchange.request
+    if request is not None:
+        path = request.path.split("?", 1)[0].rstrip("/")
+        if path.endswith("/responses"):
+            return True
+        if path.endswith("/chat/completions"):
+            return False
+    decoder = SSEDecoder(max_line_bytes=None, max_event_bytes=None)
+    for event in decoder.feed(exchange.body[:_SNIFF_BYTES]):
+        payload = event_payload(event.data)
+        if looks_like_responses_event(event, payload):
+            return True
+        if payload is not None:
+            return False
+    return False
+
+
 def _remove(pieces: list[Piece], start: int, stop: int) -> list[Piece]:
     """Remove the bytes ``[start, stop)``, keeping every other byte in its own read."""
     kept: list[Piece] = []
@@ -324,8 +367,9 @@ def make_plan(exchange: Exchange, options: Options, rng: random.Random, *, fault
     this exchange (``faults_on``). ``rng`` draws the random splits.
 
     Raises:
-        ValueError: a cut or stall asks for more bytes or events than the body has, or
-            events are needed but the body is compressed.
+        ValueError: a cut or stall asks for more bytes or events than the body has,
+            events are needed but the body is compressed, or ``drop_done`` is asked of
+            a Responses API stream that has no ``[DONE]``.
     """
     status, headers = exchange.status_code, exchange.headers
     response_t, end_t, error = exchange.response_t, exchange.end_t, exchange.error
@@ -349,6 +393,12 @@ def make_plan(exchange: Exchange, options: Options, rng: random.Random, *, fault
                     pieces = _remove(pieces, start - dropped, end - dropped)
                     dropped += end - start
                 start = end
+            if not dropped and o.replace_response is None and is_responses_exchange(exchange):
+                raise ValueError(
+                    "drop_done: this OpenAI Responses API stream has no `data: [DONE]` to "
+                    "drop (the API ends its streams with response.completed, not [DONE]); "
+                    "to end it without its terminal event, use cut_after_events"
+                )
         if o.cut_after_events is not None or o.stall_after_events is not None:
             _check_identity(headers, "cut/stall_after_events")
         body = b"".join(data for _, data in pieces)

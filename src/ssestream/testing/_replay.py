@@ -99,6 +99,11 @@ class ReplayTransport(TransportBase):
             status, headers and body (:data:`RATE_LIMIT_429`, :data:`SERVER_ERROR_500`,
             :data:`BAD_GATEWAY_502`).
         drop_done: remove the ``data: [DONE]`` event (as some providers never send it).
+            On an OpenAI Responses API stream, the ``[DONE]`` that some compatible
+            servers send after the terminal event (OpenRouter); a Responses stream
+            without one (OpenAI sends none) raises ``ValueError`` instead of being
+            served unchanged: use ``cut_after_events`` to end it before its terminal
+            event.
         drop_content_type: remove the ``content-type`` header.
         faults_on: the 0-based indices of the exchanges the faults apply to.
 
@@ -108,8 +113,9 @@ class ReplayTransport(TransportBase):
             ``httpx2.Request``), matched or not: assert on them.
 
     Raises:
-        ValueError: an option is invalid, or a cut/stall asks for more bytes or events
-            than an exchange's body has.
+        ValueError: an option is invalid, a cut/stall asks for more bytes or events
+            than an exchange's body has, or ``drop_done`` is asked of a Responses API
+            stream without ``[DONE]``.
         RecordingFormatError: the recording file is invalid.
 
     Serving raises :class:`UnmatchedRequestError` for a request no exchange answers.

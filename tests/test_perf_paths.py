@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -228,3 +229,49 @@ def test_usage_null_beside_another_null_keeps_the_last_non_null_values() -> None
     assert raw["usage"] == {"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7}
     assert "obfuscation" not in raw
     assert raw["choices"][0]["message"]["content"] == "aaaaa"
+
+
+def _tool_stream(general: bool) -> list[dict[str, Any]]:
+    """Two tool calls of a choice in argument fragments, then a repeated index with a
+    new id (a new call); ``general`` adds a null field to every fragment, which keeps
+    it off the accumulator's shortcut for a bare arguments fragment."""
+
+    def fragment(index: int, text: str) -> dict[str, Any]:
+        entry: dict[str, Any] = {"index": index, "function": {"arguments": text}}
+        if general:
+            entry["type"] = None
+        return {"choices": [{"index": 0, "delta": {"tool_calls": [entry]}}]}
+
+    def start(index: int, call_id: str, name: str) -> dict[str, Any]:
+        entry = {"index": index, "id": call_id, "type": "function", "function": {"name": name}}
+        return {"choices": [{"index": 0, "delta": {"tool_calls": [entry]}}]}
+
+    chunks = [{"choices": [{"index": 0, "delta": {"role": "assistant"}}]}]
+    chunks += [start(0, "call_a", "f"), fragment(0, ""), fragment(0, '{"a":')]
+    chunks += [start(1, "call_b", "g"), *(fragment(1, f"{i},") for i in range(100))]
+    chunks += [fragment(0, " 1}"), start(0, "call_c", "h"), fragment(0, "{}")]
+    return chunks
+
+
+def test_a_bare_arguments_fragment_merges_and_routes_as_the_general_path() -> None:
+    outcomes = []
+    for general in (False, True):
+        accumulator = ChatCompletionAccumulator()
+        routes = accumulator.record_routes()
+        for chunk in _tool_stream(general):
+            accumulator.add(chunk)
+        calls: dict[int, int] = {}  # the call states, numbered in order of appearance
+        logged = [
+            (kind, choice, position, calls.setdefault(id(call), len(calls)), text)
+            for kind, choice, position, call, text in routes
+        ]
+        outcomes.append((accumulator.completion.to_dict(), logged))
+    assert outcomes[0] == outcomes[1]
+    completion, logged = outcomes[0]
+    tool_calls = completion["choices"][0]["message"]["tool_calls"]
+    assert [call["function"]["arguments"] for call in tool_calls] == [
+        '{"a": 1}',
+        "".join(f"{i}," for i in range(100)),
+        "{}",
+    ]
+    assert len(logged) == 107

@@ -27,6 +27,8 @@ Competitors:
   ssestream parser         ``ResponseStreamParser`` over the reads, then ``.snapshot``
   ssestream ResponseStream (bytes)   the sync twin over the reads (an iterable)
   ssestream ResponseStream (httpx)   the sync twin over an ``httpx.Response``
+  ssestream events() (bytes)         ``stream.events()``: the chat event records too, and
+                                     the ChatCompletion they add up to
 
 Run:  python benchmarks/bench_responses.py [--rounds N] [--reads 7,64,4096]
 """
@@ -225,12 +227,18 @@ def ssestream_httpx(pieces: list[bytes]) -> Any:
     return stream.snapshot
 
 
+def ssestream_events(pieces: list[bytes]) -> Any:
+    events = list(ssestream.ResponseStream(pieces).events())
+    return events[-1].response  # StreamEnded: the Response, beside the ChatCompletion
+
+
 COMPETITORS = {
     "floor": floor,
     "openai SDK full path": openai_full,
     "ssestream parser": ssestream_parser,
     "ssestream ResponseStream (bytes)": ssestream_stream,
     "ssestream ResponseStream (httpx)": ssestream_httpx,
+    "ssestream events() (bytes)": ssestream_events,
 }
 
 

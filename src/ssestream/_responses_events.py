@@ -35,6 +35,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any, Union
 
+from ._accumulator import ChatCompletionAccumulator
 from ._events import (
     ChatEventBuilder,
     ChatStreamEvent,
@@ -149,11 +150,13 @@ class ResponseEventBuilder:
         self._reasoning_at: tuple[str, int, int] | None = None  # the last reasoning part
 
     @property
-    def accumulator(self) -> Any:
+    def accumulator(self) -> ChatCompletionAccumulator:
+        """The accumulator of the translated chunks (see the class)."""
         return self._chat.accumulator
 
     @property
     def ended(self) -> bool:
+        """:meth:`end` was called, or the stream raised."""
         return self._chat.ended
 
     @ended.setter

@@ -17,21 +17,22 @@ from collections.abc import Callable
 from typing import Any, TextIO
 
 from .. import (
-    ChatCompletion,
     ChatStream,
     ChatStreamEvent,
+    ChunkEvent,
     ContentDelta,
     ReasoningDelta,
     RefusalDelta,
     Response,
     ResponseStream,
+    ResponseStreamEvent,
     SSEStreamError,
     ToolCallArgumentsDelta,
     ToolCallDone,
     ToolCallStarted,
 )
 
-__all__ = ["Printer", "json_record", "response_json_record", "response_summary", "summary"]
+__all__ = ["Printer", "json_record", "summary"]
 
 
 class Printer:
@@ -64,6 +65,19 @@ class Printer:
             text = f"\x1b[2m{text}\x1b[0m"
         self.out.write(text)
         self.out.flush()
+
+    def play(
+        self, stream: ChatStream | ResponseStream, on_item: Callable[[], None], *, show: bool
+    ) -> None:
+        """Read ``stream.events()`` to its end, printing each event (:meth:`event`) if
+        ``show``; ``on_item()`` is called for each chunk, or each Responses event, as it
+        arrives. The one loop of ``replay``, ``demo`` and ``record``, for both APIs.
+        Raises what the stream raises."""
+        for event in stream.events():
+            if isinstance(event, (ChunkEvent, ResponseStreamEvent)):
+                on_item()
+            elif show:
+                self.event(event)
 
     def event(self, event: ChatStreamEvent) -> None:
         """Print one event of ``stream.events()`` that concerns choice 0: its text, and
@@ -145,8 +159,36 @@ def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: max(width - 3, 1)] + "..."
 
 
-def summary(stream: ChatStream, completion: ChatCompletion, chunks: int, out: TextIO) -> None:
+def summary(stream: ChatStream | ResponseStream, items: int, out: TextIO) -> None:
+    """Print the result of a chat stream (its ``items`` chunks) or of a Responses stream
+    (its ``items`` events)."""
+    if isinstance(stream, ResponseStream):
+        _response_summary(stream, items, out)
+    else:
+        _chat_summary(stream, items, out)
+
+
+def json_record(
+    stream: ChatStream | ResponseStream, items: int, error: SSEStreamError | None, **extra: object
+) -> str:
+    """One JSON Lines record of a replayed stream (``replay --json``, ``demo --json``),
+    after ``extra`` (``exchange``: its index in a recording): see :func:`_chat_record`
+    and :func:`_response_record` for the fields of each API."""
+    record: dict[str, object] = dict(extra)
+    if isinstance(stream, ResponseStream):
+        record.update(_response_record(stream, items))
+    else:
+        record.update(_chat_record(stream, items))
+    record["interrupted"] = stream.interrupted
+    record["error"] = (
+        None if error is None else {"type": type(error).__name__, "message": error.message}
+    )
+    return json.dumps(record, ensure_ascii=False) + "\n"
+
+
+def _chat_summary(stream: ChatStream, chunks: int, out: TextIO) -> None:
     """Print the rebuilt completion: id, model, tool calls, finish_reason, usage."""
+    completion = stream.completion
     out.write("--- result ---\n")
     out.write(f"id: {completion.id}  model: {completion.model}  chunks: {chunks}\n")
     for choice in completion.choices:
@@ -176,24 +218,13 @@ def summary(stream: ChatStream, completion: ChatCompletion, chunks: int, out: Te
     )
 
 
-def json_record(
-    stream: ChatStream, chunks: int, error: SSEStreamError | None, **extra: object
-) -> str:
-    """One JSON Lines record of a replayed stream (``replay --json``, ``demo --json``):
-    ``completion``, ``chunks``, ``done``, ``interrupted`` and ``error`` (``null`` or
-    ``{"type", "message"}``), after ``extra`` (``exchange``: its index in a recording)."""
-    record: dict[str, object] = dict(extra)
-    record.update(
-        completion=stream.completion.to_dict(),
-        chunks=chunks,
-        done=stream.done,
-        interrupted=stream.interrupted,
-        error=None if error is None else {"type": type(error).__name__, "message": error.message},
-    )
-    return json.dumps(record, ensure_ascii=False) + "\n"
+def _chat_record(stream: ChatStream, chunks: int) -> dict[str, object]:
+    """A chat stream's fields: ``completion``, ``chunks``, ``done`` (then, for both
+    APIs, ``interrupted`` and ``error``: ``null`` or ``{"type", "message"}``)."""
+    return {"completion": stream.completion.to_dict(), "chunks": chunks, "done": stream.done}
 
 
-def response_summary(stream: ResponseStream, events: int, out: TextIO) -> None:
+def _response_summary(stream: ResponseStream, events: int, out: TextIO) -> None:
     """Print the rebuilt Responses API response: id, model, each output item, status,
     usage, the terminal event and whether the stream was interrupted."""
     response: Response = stream.snapshot
@@ -235,18 +266,11 @@ def response_summary(stream: ResponseStream, events: int, out: TextIO) -> None:
     )
 
 
-def response_json_record(
-    stream: ResponseStream, events: int, error: SSEStreamError | None, **extra: object
-) -> str:
-    """One JSON Lines record of a replayed Responses stream (``replay --json``,
-    ``demo --json``): ``response`` (the rebuilt response object), ``events``,
-    ``terminal_event``, ``interrupted`` and ``error``, after ``extra``."""
-    record: dict[str, object] = dict(extra)
-    record.update(
-        response=stream.snapshot.to_dict(),
-        events=events,
-        terminal_event=stream.terminal_event,
-        interrupted=stream.interrupted,
-        error=None if error is None else {"type": type(error).__name__, "message": error.message},
-    )
-    return json.dumps(record, ensure_ascii=False) + "\n"
+def _response_record(stream: ResponseStream, events: int) -> dict[str, object]:
+    """A Responses stream's fields: ``response`` (the rebuilt response object),
+    ``events``, ``terminal_event``."""
+    return {
+        "response": stream.snapshot.to_dict(),
+        "events": events,
+        "terminal_event": stream.terminal_event,
+    }

@@ -31,9 +31,7 @@ import httpx
 from .. import (
     APIStatusError,
     ChatStream,
-    ChunkEvent,
     ResponseStream,
-    ResponseStreamEvent,
     SSEStreamError,
     UnexpectedContentTypeError,
     connect_chat,
@@ -41,7 +39,7 @@ from .. import (
 )
 from .._redact import redact_text, redact_url
 from ..testing import RecordingTransport
-from ._output import Printer, response_summary, summary
+from ._output import Printer, summary
 
 __all__ = ["request_body", "run"]
 
@@ -154,14 +152,16 @@ def run(args: argparse.Namespace) -> int:
                 headers=headers,
             ) as stream,
         ):
+            response = stream.response
+
+            def on_item() -> None:
+                nonlocal chunks, num_bytes
+                chunks += 1  # a chunk, or a Responses event
+                num_bytes = response.num_bytes_downloaded
+                progress.update(num_bytes, chunks)
+
             try:
-                for event in stream.events():
-                    if isinstance(event, (ChunkEvent, ResponseStreamEvent)):
-                        chunks += 1  # a chunk, or a Responses event
-                        num_bytes = stream.response.num_bytes_downloaded
-                        progress.update(num_bytes, chunks)
-                    else:
-                        printer.event(event)
+                printer.play(stream, on_item, show=True)
             except (APIStatusError, UnexpectedContentTypeError):
                 raise
             except SSEStreamError as exc:  # mid-stream: keep what was recorded
@@ -191,10 +191,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     printer.end()
     assert stream is not None
-    if isinstance(stream, ResponseStream):
-        response_summary(stream, chunks, out)
-    else:
-        summary(stream, stream.completion, chunks, out)
+    summary(stream, chunks, out)
     out.flush()
     if failure is not None:
         message = redact_text(failure.message, secrets)

@@ -17,7 +17,7 @@ import sys
 import time
 from collections.abc import Iterator
 
-from .. import ChatStream, ChunkEvent, ResponseStream, ResponseStreamEvent, SSEStreamError
+from .. import ChatStream, ResponseStream, SSEStreamError
 from ..testing import (
     Exchange,
     Read,
@@ -26,7 +26,7 @@ from ..testing import (
     load_recording,
     no_events_reason,
 )
-from ._output import Printer, json_record, response_json_record, response_summary, summary
+from ._output import Printer, json_record, summary
 
 __all__ = ["replay_body", "run"]
 
@@ -54,81 +54,32 @@ def replay_body(
     ``None`` recognised from the body) goes through :class:`ResponseStream` instead."""
     if responses is None:
         responses = is_responses_exchange(Exchange(reads=(Read(t=0.0, data=body),)))
-    if responses:
-        return _replay_responses(
-            body,
-            label=label,
-            delay=delay,
-            read_size=read_size,
-            as_json=as_json,
-            exchange=exchange,
-        )
     out = sys.stdout
-    stream = ChatStream(_pieces(body, read_size))
+    pieces = _pieces(body, read_size)
+    stream = ResponseStream(pieces) if responses else ChatStream(pieces)
     printer = Printer(out)
-    chunks = 0
+    items = 0  # chunks, or Responses events
+
+    def on_item() -> None:
+        nonlocal items
+        items += 1
+        if delay:
+            time.sleep(delay)
+
     error: SSEStreamError | None = None
     if not as_json:
         out.write(f"{label}\n\n")
     try:
-        for event in stream.events():
-            if isinstance(event, ChunkEvent):
-                chunks += 1
-                if delay:
-                    time.sleep(delay)
-            elif not as_json:
-                printer.event(event)
-    except SSEStreamError as exc:
-        error = exc
-    completion = stream.completion
-    if as_json:
-        extra = {} if exchange is None else {"exchange": exchange}
-        out.write(json_record(stream, chunks, error, **extra))
-        out.flush()
-    else:
-        printer.end()
-        summary(stream, completion, chunks, out)
-    if error is not None:
-        sys.stderr.write(f"error: {type(error).__name__}: {error.message}\n")
-        return 1
-    return 1 if stream.interrupted else 0
-
-
-def _replay_responses(
-    body: bytes,
-    *,
-    label: str,
-    delay: float,
-    read_size: int,
-    as_json: bool,
-    exchange: int | None,
-) -> int:
-    """:func:`replay_body` for a Responses API stream."""
-    out = sys.stdout
-    stream = ResponseStream(_pieces(body, read_size))
-    printer = Printer(out)
-    events = 0
-    error: SSEStreamError | None = None
-    if not as_json:
-        out.write(f"{label}\n\n")
-    try:
-        # The chat events of a Responses stream: the chat printer shows both APIs.
-        for event in stream.events():
-            if isinstance(event, ResponseStreamEvent):
-                events += 1
-                if delay:
-                    time.sleep(delay)
-            elif not as_json:
-                printer.event(event)
+        printer.play(stream, on_item, show=not as_json)
     except SSEStreamError as exc:
         error = exc
     if as_json:
         extra = {} if exchange is None else {"exchange": exchange}
-        out.write(response_json_record(stream, events, error, **extra))
+        out.write(json_record(stream, items, error, **extra))
         out.flush()
     else:
         printer.end()
-        response_summary(stream, events, out)
+        summary(stream, items, out)
     if error is not None:
         sys.stderr.write(f"error: {type(error).__name__}: {error.message}\n")
         return 1

@@ -457,11 +457,7 @@ class _ToolCallState:
                             # Some servers send the arguments as a JSON object: checked
                             # to serialise, so this is never None.
                             fvalue = _arguments_text(fvalue) or ""
-                        _add_text(self.arguments, fvalue)
-                        if self.text is None:
-                            self.text = self.arguments
-                        if self.text is self.arguments:
-                            added = fvalue if added is None else added + fvalue
+                        added = self._add(self.arguments, fvalue, added)
                     elif fkey == "name":
                         if self.name is None and fvalue:
                             self.name = fvalue
@@ -488,17 +484,24 @@ class _ToolCallState:
             if value is None:
                 continue
             if key == "input":
-                _add_text(self.custom_input, value)
-                if self.text is None:
-                    self.text = self.custom_input
-                if self.text is self.custom_input:
-                    added = value if added is None else added + value
+                added = self._add(self.custom_input, value, added)
             elif key == "name":
                 if self.custom_name is None and value:
                     self.custom_name = value
             else:
                 self.custom_extra[key] = value
         return added
+
+    def _add(self, parts: list[str], text: str, added: str | None) -> str | None:
+        """Append ``text`` to ``parts`` (the arguments, or the custom input); the first
+        field to bring text becomes :attr:`text`. Return ``added`` plus ``text`` if
+        ``parts`` is that field (what the route log reports), else ``added``."""
+        _add_text(parts, text)
+        if self.text is None:
+            self.text = parts
+        if self.text is not parts:
+            return added
+        return text if added is None else added + text
 
     def to_dict(self) -> dict[str, Any]:
         custom = self.custom_input

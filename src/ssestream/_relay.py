@@ -158,14 +158,18 @@ class _ResponsesWire:
     def __init__(self) -> None:
         self.parser = ResponseStreamParser(max_line_bytes=None, max_event_bytes=None)
 
-    def add(self, event: Any) -> None:
+    def add(self, event: Any) -> bytes:
+        """Rebuild from ``event``; return its encoding, which the relay sends when no
+        transform changes the event (one encoding per event)."""
+        data = encode_response_event(event)
         parser = self.parser
-        parser.receive_data(encode_response_event(event))
+        parser.receive_data(data)
         if parser.next_event() is NEED_DATA and _type(event) == "error":
             # An error event of the caller's own iterable: raised now (the parser waits
             # for the event after it), and relayed as the relay's own error event.
             parser.receive_eof()
             parser.next_event()
+        return data
 
     def error(self, error: SSEStreamError) -> bytes:
         """The ``error`` event, then, if upstream's response had failed (OpenAI's
@@ -335,12 +339,13 @@ class Relay:
     # -- the body ---------------------------------------------------------------------
 
     def _encode(self, chunk: Any) -> bytes | None:
-        self._wire.add(chunk)
+        data = self._wire.add(chunk)  # the Responses wire's encoding of the chunk, if any
         if self._transform is not None:
             chunk = self._transform(chunk)
             if chunk is None:
                 return None
-        return self._wire.encode(chunk)
+            data = None
+        return data if data is not None else self._wire.encode(chunk)
 
     async def _run(self) -> AsyncGenerator[bytes, None]:
         try:

@@ -551,17 +551,23 @@ class _Builder(Protocol):
 
 
 class TypedEvents:
-    """Hands out, one at a time, the typed events a builder makes of a parser's items:
-    the one mechanism behind :meth:`ChatStreamParser.next_event` (chunks through a
-    :class:`ChatEventBuilder`) and ``ResponseStreamParser.next_unified_event``.
+    """The typed events a builder makes of a parser's items, queued: the one mechanism
+    behind :meth:`ChatStreamParser.next_event` (chunks through a
+    :class:`ChatEventBuilder`), ``ResponseStreamParser.next_unified_event`` and the
+    ``events()`` iterators of every stream, sync and async.
 
     ``next_item`` is the parser's own pull (:data:`NEED_DATA` and :data:`END` pass
     through), ``add(item)`` the events of one item, ``end()`` those of the stream's end
     (empty when there are none left). An error raised by ``next_item`` ends the builder
     (``ended``): no ``*Done`` or ``StreamEnded`` follows an error.
+
+    Attributes:
+        queue: the events made and not handed out yet, oldest first (a ``deque``). An
+            ``events()`` iterator pops them itself and calls :meth:`fill` only when it
+            is empty, so that an error always comes after every event before it.
     """
 
-    __slots__ = ("_add", "_builder", "_end", "_next_item", "_queue")
+    __slots__ = ("_add", "_builder", "_end", "_next_item", "queue")
 
     def __init__(
         self,
@@ -574,28 +580,38 @@ class TypedEvents:
         self._builder = builder
         self._add = add
         self._end = end
-        self._queue: deque[Any] = deque()
+        self.queue: deque[Any] = deque()
+
+    def fill(self) -> _Sentinel | None:
+        """Queue the events of the next item, or of the stream's end: ``None`` once
+        some are queued, else :data:`NEED_DATA` or :data:`END` (no event is left).
+        Call it only when :attr:`queue` is empty; raises what ``next_item`` raises."""
+        while True:
+            try:
+                item = self._next_item()
+            except BaseException:
+                self._builder.ended = True  # no *Done or StreamEnded after an error
+                raise
+            if item is NEED_DATA:
+                return item
+            if item is END:
+                events = self._end()
+                if not events:
+                    return item  # END: no event is left
+            else:
+                events = self._add(item)
+            if events:
+                self.queue.extend(events)
+                return None
 
     def next(self) -> Any:
         """The next event, :data:`NEED_DATA` or :data:`END`; raises what ``next_item``
         raises, after every event of the items before it."""
-        queue = self._queue
-        if queue:
-            return queue.popleft()
-        try:
-            item = self._next_item()
-        except BaseException:
-            self._builder.ended = True  # no *Done or StreamEnded after an error
-            raise
-        if item is NEED_DATA:
-            return NEED_DATA
-        if item is END:
-            events = self._end()
-            if not events:
-                return END
-        else:
-            events = self._add(item)
-        queue.extend(events)
+        queue = self.queue
+        if not queue:
+            status = self.fill()
+            if status is not None:
+                return status
         return queue.popleft()
 
 
@@ -795,6 +811,14 @@ class ChatStreamParser(BaseStreamParser):
         """
         typed = self._typed_events
         if typed is None:
+            typed = self.typed_events()
+        return typed.next()  # type: ignore[no-any-return]
+
+    def typed_events(self) -> TypedEvents:
+        """The :class:`TypedEvents` behind :meth:`next_event` (made on first use):
+        ``ChatStream.events()`` serves its queue directly."""
+        typed = self._typed_events
+        if typed is None:
             builder = ChatEventBuilder(self.accumulator)
             typed = self._typed_events = TypedEvents(
                 self.next_chunk,
@@ -802,7 +826,7 @@ class ChatStreamParser(BaseStreamParser):
                 builder.added,
                 lambda: builder.end(done=self.done, interrupted=self.interrupted),
             )
-        return typed.next()  # type: ignore[no-any-return]
+        return typed
 
     def _chunk(self, payload: Any, event: ServerSentEvent | None) -> ChatCompletionChunk | None:
         """Check one decoded payload, add it to the accumulator and wrap it; ``None``

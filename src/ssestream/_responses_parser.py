@@ -482,6 +482,14 @@ class ResponseStreamParser(BaseStreamParser):
         """
         typed = self._typed_events
         if typed is None:
+            typed = self.typed_events()
+        return typed.next()  # type: ignore[no-any-return]
+
+    def typed_events(self) -> TypedEvents:
+        """The :class:`TypedEvents` behind :meth:`next_unified_event` (made on first
+        use): ``ResponseStream.events()`` serves its queue directly."""
+        typed = self._typed_events
+        if typed is None:
             builder = ResponseEventBuilder()
             typed = self._typed_events = TypedEvents(
                 self.next_event,
@@ -491,7 +499,7 @@ class ResponseStreamParser(BaseStreamParser):
                     done=self._complete_end(), interrupted=self.interrupted, response=self.snapshot
                 ),
             )
-        return typed.next()  # type: ignore[no-any-return]
+        return typed
 
     def _handle(self, payload: Any, event: ServerSentEvent | None) -> ResponseStreamEvent | None:
         """Check, fold and wrap one decoded event; ``None`` for an ``error`` event, kept

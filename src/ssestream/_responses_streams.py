@@ -25,7 +25,7 @@ from ._streams import (
     _AsyncEvents,
     _AsyncReader,
     _connect,
-    _Events,
+    _events,
     _Reader,
     _SyncReader,
 )
@@ -157,7 +157,7 @@ class ResponseStream(_ResponseStreamBase, _SyncReader):
         """
         if self._parser.finished:
             raise RuntimeError("this ResponseStream has ended; its result is in .snapshot")
-        return _Events(self, self._parser.next_unified_event)
+        return _events(self, self._parser.typed_events())
 
     def get_final_response(self) -> Response:
         """Read the rest of the stream, if any, and return :attr:`snapshot`.
@@ -198,7 +198,7 @@ class AsyncResponseStream(_ResponseStreamBase, _AsyncReader):
         stream.events()``."""
         if self._parser.finished:
             raise RuntimeError("this AsyncResponseStream has ended; its result is in .snapshot")
-        return _AsyncEvents(self, self._parser.next_unified_event)
+        return _AsyncEvents(self, self._parser.typed_events())
 
     async def get_final_response(self) -> Response:
         """Read the rest of the stream, if any, and return :attr:`snapshot`."""

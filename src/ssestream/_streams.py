@@ -28,7 +28,7 @@ import warnings
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from types import TracebackType
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 from typing_extensions import Self
 
@@ -42,6 +42,7 @@ from ._parser import (
     BaseStreamParser,
     ChatStreamParser,
     EventStreamParser,
+    TypedEvents,
     _Sentinel,
 )
 from ._think import ThinkTags
@@ -497,7 +498,7 @@ class ChatStream(_ChatStreamBase, _SyncReader):
         """
         if self._parser.finished:
             raise RuntimeError("this ChatStream has ended; its result is in .completion")
-        return _Events(self, self._parser.next_event)
+        return _events(self, self._parser.typed_events())
 
     def get_final_completion(self) -> ChatCompletion:
         """Read the rest of the stream, if any, and return :attr:`completion`.
@@ -536,7 +537,7 @@ class AsyncChatStream(_ChatStreamBase, _AsyncReader):
         stream.events()``."""
         if self._parser.finished:
             raise RuntimeError("this AsyncChatStream has ended; its result is in .completion")
-        return _AsyncEvents(self, self._parser.next_event)
+        return _AsyncEvents(self, self._parser.typed_events())
 
     async def get_final_completion(self) -> ChatCompletion:
         """Read the rest of the stream, if any, and return :attr:`completion`.
@@ -550,45 +551,46 @@ class AsyncChatStream(_ChatStreamBase, _AsyncReader):
         return self.completion
 
 
-class _Events(Generic[_T]):
-    """The iterator of ``events()`` on a sync stream: the reader's pull around the
-    parser's typed-event method (``ChatStreamParser.next_event``,
-    ``ResponseStreamParser.next_unified_event``)."""
+def _events(stream: _SyncReader, typed: TypedEvents) -> Iterator[Any]:
+    """The iterator of ``events()`` on a sync stream: the events queued in ``typed``
+    (``ChatStreamParser.typed_events()``, ``ResponseStreamParser.typed_events()``),
+    handed out from the queue, and the reader's pull around ``typed.fill`` when the
+    queue is empty, so that an error comes after every event before it.
 
-    __slots__ = ("_next_event", "_pull")
-
-    def __init__(self, stream: _SyncReader, next_event: Callable[[], _T | _Sentinel]) -> None:
-        self._pull = stream._pull
-        self._next_event = next_event
-
-    def __iter__(self) -> _Events[_T]:
-        return self
-
-    def __next__(self) -> _T:
-        event = self._pull(self._next_event)
-        if event is END:
-            raise StopIteration
-        return event  # type: ignore[return-value]
+    A generator serving the queue itself, instead of a pull per event: a chunk's two
+    events cost one generator resume each, not four Python calls (``__next__``,
+    ``_pull``, ``next_event``, ``TypedEvents.next``). The queue is the parser's, not
+    this generator's: events left by a ``break`` are handed out by the next
+    ``events()`` iterator, as by ``next_event``.
+    """
+    pull = stream._pull
+    fill = typed.fill
+    queue = typed.queue
+    popleft = queue.popleft
+    while queue or pull(fill) is not END:
+        yield popleft()
 
 
-class _AsyncEvents(Generic[_T]):
-    """The iterator of ``events()`` on an async stream: a class, not an async
-    generator, which trio warns about when one is left before its end (a ``break``)."""
+class _AsyncEvents:
+    """The iterator of ``events()`` on an async stream, as :func:`_events`: a class,
+    not an async generator, which trio warns about when one is left before its end
+    (a ``break``)."""
 
-    __slots__ = ("_apull", "_next_event")
+    __slots__ = ("_apull", "_fill", "_queue")
 
-    def __init__(self, stream: _AsyncReader, next_event: Callable[[], _T | _Sentinel]) -> None:
+    def __init__(self, stream: _AsyncReader, typed: TypedEvents) -> None:
         self._apull = stream._apull
-        self._next_event = next_event
+        self._fill = typed.fill
+        self._queue = typed.queue
 
-    def __aiter__(self) -> _AsyncEvents[_T]:
+    def __aiter__(self) -> _AsyncEvents:
         return self
 
-    async def __anext__(self) -> _T:
-        event = await self._apull(self._next_event)
-        if event is END:
-            raise StopAsyncIteration
-        return event  # type: ignore[return-value]
+    async def __anext__(self) -> Any:
+        queue = self._queue
+        if queue or await self._apull(self._fill) is not END:
+            return queue.popleft()
+        raise StopAsyncIteration
 
 
 def _open(

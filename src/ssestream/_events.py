@@ -361,8 +361,13 @@ class _CallTrack:
         self.length += len(text)
         pending = self.pending
         pending.append(text)
-        if len(pending) > 64 and len(pending) * 4096 > len(pending[0]):
-            # Bounded like the accumulator's text: at most 64 pieces, or 1.5% waste.
+        if len(pending) > 64:
+            self.compact()
+
+    def compact(self) -> None:
+        """Bound the pieces like the accumulator's text: at most 64, or 1.5% waste."""
+        pending = self.pending
+        if len(pending) * 4096 > len(pending[0]):
             pending[:] = ["".join(pending)]
 
     def arguments(self, length: int) -> str:
@@ -690,7 +695,22 @@ class ChatEventBuilder:
                         return [event, record]
                 elif kind is TOOL_CALL and route[2] is None and route[4] is not None:
                     routes.clear()
-                    return [event, self._arguments(route[1], track, route[3], route[4])]
+                    fragment = route[4]
+                    position = track.positions[id(route[3])]
+                    call = track.calls[position]
+                    track.open_calls[position] = call  # again, if it was done
+                    pending = call.pending
+                    pending.append(fragment)
+                    if len(pending) > 64:
+                        call.compact()
+                    record = _ArgumentsDeltaDraft()
+                    record.index = route[1]
+                    record.call_index = position
+                    record.delta = fragment
+                    record._track = call
+                    record._length = call.length = call.length + len(fragment)
+                    record.__class__ = ToolCallArgumentsDelta
+                    return [event, record]
         events: list[ChatStreamEvent] = [event]
         self._route(events)
         return events

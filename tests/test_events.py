@@ -643,7 +643,8 @@ def test_next_event_is_sans_io() -> None:
 
 
 def test_the_builders_records_equal_constructed_ones() -> None:
-    # The builder makes its hot records through the slots (ssestream._events._maker).
+    # The builder makes its hot records as drafts (see ssestream._events and
+    # test_events_queue.py).
     text = chunk(choice(content="a", refusal="r", reasoning="t"))
     events, _ = builder_events([*QUIRKS["several-entries-one-index"][:1], text])
     first = events[0]

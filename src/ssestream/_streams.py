@@ -559,9 +559,10 @@ def _events(stream: _SyncReader, typed: TypedEvents) -> Iterator[Any]:
 
     A generator serving the queue itself, instead of a pull per event: a chunk's two
     events cost one generator resume each, not four Python calls (``__next__``,
-    ``_pull``, ``next_event``, ``TypedEvents.next``). The queue is the parser's, not
-    this generator's: events left by a ``break`` are handed out by the next
-    ``events()`` iterator, as by ``next_event``.
+    ``_pull``, ``next_event``, ``TypedEvents.next``); the events path went to
+    0.93-0.96x its time (0.3-0.4 us a chunk; alternating processes, two runs). The
+    queue is the parser's, not this generator's: events left by a ``break`` are
+    handed out by the next ``events()`` iterator, as by ``next_event``.
     """
     pull = stream._pull
     fill = typed.fill

@@ -347,10 +347,11 @@ class _CallTrack:
     """What the events know of one tool call: its arguments fragments not yet parsed,
     and the incremental parser behind ``partial``."""
 
-    __slots__ = ("call", "failed", "fed", "length", "parser", "pending")
+    __slots__ = ("call", "failed", "fed", "length", "parser", "pending", "position")
 
-    def __init__(self, call: Any) -> None:
+    def __init__(self, call: Any, position: int) -> None:
         self.call = call  # the accumulator's state of the call
+        self.position = position  # in message.tool_calls
         self.length = 0  # characters of arguments so far
         self.pending: list[str] = []  # fragments not yet fed to the parser
         self.fed = 0  # characters fed to the parser
@@ -606,14 +607,15 @@ class _Text:
 class _ChoiceTrack:
     """The texts and the tool calls of one choice."""
 
-    __slots__ = ("calls", "content", "open_calls", "positions", "reasoning", "refusal")
+    __slots__ = ("calls", "content", "open_calls", "reasoning", "refusal")
 
     def __init__(self) -> None:
         self.content: _Text | None = None
         self.refusal: _Text | None = None
         self.reasoning: dict[str, _Text] = {}  # by field name
-        self.calls: list[_CallTrack] = []
-        self.positions: dict[int, int] = {}  # id() of the accumulator's call -> position
+        # By the accumulator's state of the call (hashed by identity): a dict lookup
+        # instead of positions[id(call)] and calls[position], 50 ns less a fragment.
+        self.calls: dict[Any, _CallTrack] = {}
         # The calls with no ToolCallDone since their last fragment, by position: only
         # these are looked at when a call starts or the choice finishes.
         self.open_calls: dict[int, _CallTrack] = {}
@@ -700,8 +702,8 @@ class ChatEventBuilder:
                 elif kind is TOOL_CALL and route[2] is None and route[4] is not None:
                     routes.clear()
                     fragment = route[4]
-                    position = track.positions[id(route[3])]
-                    call = track.calls[position]
+                    call = track.calls[route[3]]
+                    position = call.position
                     track.open_calls[position] = call  # again, if it was done
                     pending = call.pending
                     pending.append(fragment)
@@ -827,9 +829,7 @@ class ChatEventBuilder:
             if earlier.length and _whole_json(earlier):
                 del open_calls[number]
                 events.append(self._done(index, number, earlier, cut=False))
-        track.positions[id(call)] = position
-        call_track = _CallTrack(call)
-        track.calls.append(call_track)
+        call_track = track.calls[call] = _CallTrack(call, position)
         open_calls[position] = call_track
         events.append(
             ToolCallStarted(
@@ -845,8 +845,8 @@ class ChatEventBuilder:
         self, index: int, track: _ChoiceTrack, call: Any, fragment: str
     ) -> ToolCallArgumentsDelta:
         """The :class:`ToolCallArgumentsDelta` of a fragment of a call's arguments."""
-        position = track.positions[id(call)]
-        call_track = track.calls[position]
+        call_track = track.calls[call]
+        position = call_track.position
         track.open_calls[position] = call_track  # again, if it was done
         call_track.add(fragment)
         record: Any = _ArgumentsDeltaDraft()

@@ -46,6 +46,7 @@ import importlib
 import io
 import json
 import math
+import os
 import shutil
 import signal
 import statistics
@@ -457,6 +458,9 @@ STDLIB = " [stdlib json]"
 
 
 def _litellm() -> dict[str, Competitor]:
+    # Without this, importing litellm fetches its model price map from GitHub, retrying
+    # for about 10 s when offline (this machine); the bundled copy serves as well here.
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     try:
         import litellm  # noqa: F401
     except ImportError:

@@ -43,6 +43,7 @@ import atexit
 import codecs
 import gc
 import importlib
+import importlib.util
 import io
 import json
 import math
@@ -458,13 +459,13 @@ STDLIB = " [stdlib json]"
 
 
 def _litellm() -> dict[str, Competitor]:
-    # Without this, importing litellm fetches its model price map from GitHub, retrying
-    # for about 10 s when offline (this machine); the bundled copy serves as well here.
-    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-    try:
-        import litellm  # noqa: F401
-    except ImportError:
+    # Found, not imported: importing litellm takes seconds and much memory, which every
+    # process importing this module (bench_scale's clients too) would pay. Without
+    # LITELLM_LOCAL_MODEL_COST_MAP, its import fetches the model price map from GitHub,
+    # retrying for about 10 s when offline (this machine); the bundled copy does here.
+    if importlib.util.find_spec("litellm") is None:
         return {}
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     return {"LiteLLM stream_chunk_builder": litellm_builder}
 
 

@@ -239,18 +239,30 @@ async def _gather(n: int, one: Any, *, traced: bool) -> dict[str, Any]:
     }
 
 
-async def ssestream_streams(url: str, n: int, traced: bool, http: str = "httpx") -> dict[str, Any]:
+async def ssestream_streams(
+    url: str, n: int, traced: bool, http: str = "httpx", clients: int = 1
+) -> dict[str, Any]:
+    """``n`` streams of ``aconnect_chat`` over ``clients`` clients of the ``http`` library
+    (``httpx``, or ``httpx2``: a user lever), stream ``i`` on client ``i % clients``."""
     import importlib
+    from contextlib import AsyncExitStack
 
     import ssestream
 
-    httpx = importlib.import_module(http)  # httpx, or httpx2 (a user lever)
+    httpx = importlib.import_module(http)
     limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
     timeout = httpx.Timeout(120.0)
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=timeout) as client:
+    async with AsyncExitStack() as stack:
+        pool = [
+            await stack.enter_async_context(
+                httpx.AsyncClient(base_url=url, limits=limits, timeout=timeout)
+            )
+            for _ in range(clients)
+        ]
 
         async def one(i: int, arrived: Any) -> Any:
             path = "/v1/chat/completions"
+            client = pool[i % clients]
             async with ssestream.aconnect_chat(client, "POST", path, json=REQUEST) as stream:
                 chunks = 0
                 async for _ in stream:
@@ -327,7 +339,7 @@ def _check(library: str, results: list[Any], expected: dict[str, Any]) -> int:
     for completion, _ in results:
         if library.startswith("ssestream"):
             got = completion == expected
-        elif library == "httpx-sse + json.loads":
+        elif library.startswith(RIVAL):
             got = completion == want["message"]["content"]
         else:
             choice = completion.choices[0]
@@ -348,9 +360,32 @@ RUNNERS = {
     "openai SDK": openai_streams,
 }
 
+
+def _gc_threshold(runner: Any, threshold: int) -> Any:
+    """``runner`` with the garbage collector's first threshold at ``threshold``
+    (CPython's default: 700 net allocations of container objects)."""
+
+    async def run(url: str, n: int, traced: bool) -> dict[str, Any]:
+        before = gc.get_threshold()
+        gc.set_threshold(threshold, *before[1:])
+        try:
+            return await runner(url, n, traced)  # type: ignore[no-any-return]
+        finally:
+            gc.set_threshold(*before)
+
+    return run
+
+
 LEVERS = {
-    # What a user of ssestream can change on the client: httpx2 in place of httpx.
+    # What a user of ssestream can change on the client, each alone:
+    # httpx2 in place of httpx,
     "ssestream [httpx2]": lambda url, n, traced: ssestream_streams(url, n, traced, "httpx2"),
+    # the streams spread over 10 clients (10 connection pools of 100 connections: httpcore
+    # scans its pool's connections and requests on every request and every close),
+    "ssestream [10 clients]": lambda url, n, traced: ssestream_streams(url, n, traced, clients=10),
+    # fewer collections of the young generation (gc.set_threshold(10_000)).
+    "ssestream [gc threshold 10000]": _gc_threshold(ssestream_streams, 10_000),
+    "httpx-sse + json.loads [gc threshold 10000]": _gc_threshold(httpx_sse_streams, 10_000),
 }
 
 RIVAL = "httpx-sse + json.loads"
@@ -475,6 +510,8 @@ def _row(runs: list[dict[str, Any]]) -> dict[str, Any]:
     row["correct"] = min(r["correct"] for r in good)
     row["chunks"] = min(r["chunks"] for r in good)
     row["runs"] = [r["cpu_us_per_chunk"] for r in good]
+    row["cpu_share_runs"] = [r["cpu_share"] for r in good]
+    row["gc_us_per_chunk_runs"] = [r["gc_us_per_chunk"] for r in good]
     row["cpu_us_per_chunk_min"] = min(row["runs"])
     row["cpu_us_per_chunk_max"] = max(row["runs"])
     traced = [r["traced_kib_per_stream"] for r in good if "traced_kib_per_stream" in r]

@@ -15,8 +15,18 @@ selector``: ``selectors.py``, ``socket.py``, asyncio's ``selector_events.py`` /
 ``transports.py``, trio's ``_socket.py`` and ``_core/_io_*.py`` (the ``epoll`` call, the
 ``recv``/``send`` and their callbacks); ``event loop``: the rest of ``asyncio`` (or
 ``uvloop``) and of ``trio``; ``json``; ``user loop``: the benchmark's own code (the loop
-a user writes); ``other``: everything else (``contextlib``, ``typing``, ``enum``...).
-Idle samples (the loop waiting in ``epoll_wait`` with nothing ready) are not taken.
+a user writes); ``other``: everything else. A sample whose innermost frame is one of
+the standard library's helpers (``contextlib`` behind httpcore's ``map_exceptions`` and
+anyio's ``fail_after``, ``weakref``, ``enum``...) is charged to the layer that called
+the helper. Idle samples (the loop waiting in ``epoll_wait`` with nothing ready) are
+not taken, nor those of the benchmark's memory measurement, which its CPU time leaves
+out too.
+
+The garbage collector is off during the profiled runs: a collection lands in whatever
+frame allocated last, and at 1,000 streams one full collection is about 5 µs per chunk
+(at 53 chunks a stream), which would inflate one layer at random. ``bench_scale.py``
+measures the collector's time apart (its "of which GC" column); the table here is the
+CPU per chunk without it.
 
 Profilers:
 
@@ -72,6 +82,10 @@ LAYERS = (
     "other",
 )
 
+MEASURING = "(measuring memory)"
+"""The samples of bench_scale's memory measurement (``arrived``: a full ``gc.collect()``
+when every stream is open), which its CPU time leaves out: so do the layers."""
+
 _IO_FILES = re.compile(
     r"(^|/)(selectors|socket)\.py$"
     r"|asyncio/(selector_events|transports)\.py$"
@@ -125,6 +139,8 @@ def pyspy_layers(raw: str, *, helpers_to_caller: bool = True) -> collections.Cou
         for frame in reversed(stack.split(";")):
             match = _FRAME.match(frame)
             found = layer(match["file"] if match else frame)
+            if found == "user loop" and match and match["function"].endswith(".arrived"):
+                found = MEASURING
             if found != "other" or not helpers_to_caller:
                 break
         counts[found] += int(count)
@@ -137,13 +153,14 @@ def cprofile_layers(path: str) -> collections.Counter[str]:
     proportion to the time each caller spent in them, as a sampler would."""
     stats: dict[Any, Any] = pstats.Stats(path).stats  # type: ignore[attr-defined]
     counts: collections.Counter[str] = collections.Counter()
-    for (filename, _, _), (_, _, tottime, _, callers) in stats.items():
+    for (filename, _, function), (_, _, tottime, _, callers) in stats.items():
         if filename != "~":
-            counts[layer(filename)] += tottime
+            counts[MEASURING if function == "arrived" else layer(filename)] += tottime
             continue
         spent = sum(c[3] for c in callers.values()) or 1.0  # cumulative time per caller
-        for (caller_file, _, _), c in callers.items():
-            counts[layer(caller_file)] += tottime * c[3] / spent
+        for (caller_file, _, caller), c in callers.items():
+            name = MEASURING if caller == "arrived" else layer(caller_file)
+            counts[name] += tottime * c[3] / spent
     return counts
 
 
@@ -162,7 +179,7 @@ def profile_one(
     """Profile one client process; return its runs and its samples per layer."""
     stem = f"{library}-{backend}".replace(" ", "_").replace("[", "").replace("]", "")
     stem = stem.replace("+", "").replace("__", "_")
-    extra = ["--no-traced", "--repeat", str(repeat), "--wait"]
+    extra = ["--no-traced", "--repeat", str(repeat), "--wait", "--no-gc"]
     if profiler == "cprofile":
         extra += ["--cprofile", str(out_dir / f"{stem}.prof")]
     command, env = bench_scale.client_command(library, backend, url, streams, expected_path, *extra)
@@ -207,9 +224,11 @@ def table(results: list[dict[str, Any]], profiler: str) -> str:
     for result in results:
         runs = [run["cpu_us_per_chunk"] for run in result["runs"]]
         cpu = sorted(runs)[len(runs) // 2]
-        total = sum(result["layers"].values()) or 1
+        total = sum(n for name, n in result["layers"].items() if name != MEASURING) or 1
         heads.append(f"{result['library']}, {result['backend']}")
-        columns.append({name: n / total * cpu for name, n in result["layers"].items()})
+        columns.append(
+            {name: n / total * cpu for name, n in result["layers"].items() if name != MEASURING}
+        )
         columns[-1]["total"] = cpu
         columns[-1]["samples"] = total
     lines = [

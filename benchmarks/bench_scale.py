@@ -111,8 +111,11 @@ def grouped_recording(body: bytes, events_per_read: int) -> Any:
     cuts = [0, *ends[events_per_read - 1 :: events_per_read]]
     if cuts[-1] != len(body):
         cuts.append(len(body))
-    reads = tuple(Read(t=0.0, data=body[a:b]) for a, b in itertools.pairwise(cuts))
-    return Recording((Exchange(reads=reads),))
+    # Each read at its own time (1 ms apart; pace="none" does not wait for them): an
+    # exchange without any time is served as a .sse body, one read per event.
+    pieces = [body[a:b] for a, b in itertools.pairwise(cuts)]
+    reads = tuple(Read(t=(i + 1) / 1000, data=data) for i, data in enumerate(pieces))
+    return Recording((Exchange(reads=reads, end_t=len(reads) / 1000),))
 
 
 class Server:

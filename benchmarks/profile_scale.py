@@ -66,7 +66,6 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import bench_scale  # noqa: E402
-from bench_parse import headline_stream  # noqa: E402
 
 LAYERS = (
     "ssestream",
@@ -269,6 +268,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.profiler == "py-spy" and shutil.which("py-spy") is None:
         parser.error("py-spy is not installed (pip install py-spy), or use --profiler cprofile")
+
+    from bench_parse import headline_stream  # here: it imports LiteLLM when installed
 
     import ssestream
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from ssestream import ChatStream, SSEDecoder
+from ssestream.testing import create_app
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 sys.path.insert(0, str(BENCHMARKS))
@@ -41,6 +42,16 @@ def test_grouped_recording_serves_the_same_body_in_reads_of_n_events(per_read: i
     assert sum(counts) == events(body)
     # the same completion, read for read
     assert ChatStream(reads).get_final_completion() == ChatStream([body]).get_final_completion()
+    # and served by the benchmark's app as recorded, one HTTP chunk per read (a
+    # recording without timing would be re-split into one read per event)
+    testclient = pytest.importorskip("starlette.testclient")
+    request = {"model": "gpt-4o", "messages": [], "stream": True}
+    with (
+        testclient.TestClient(create_app([recording], pace="none")) as client,
+        client.stream("POST", "/v1/chat/completions", json=request) as response,
+    ):
+        served = list(response.iter_raw())
+    assert served == reads
 
 
 def round_(mine: float, rival: float) -> dict[tuple[str, str], dict[str, float]]:
@@ -73,7 +84,7 @@ def test_a_failed_run_is_left_out_of_the_ratios_and_counted_in_the_row() -> None
     (ratio,) = bench_scale._ratios(rounds)
     assert ratio["ratios"] == [48.0 / 50.0]
     ok = {"correct": 10, "chunks": 530, "cpu_share": 0.9, "gc_us_per_chunk": 1.0}
-    figures = {key: 1.0 for key in bench_scale._FIGURES}
+    figures = dict.fromkeys(bench_scale._FIGURES, 1.0)
     row = bench_scale._row(
         [{**figures, **ok, "cpu_us_per_chunk": 48.0}, {"library": "ssestream", "error": "x"}]
     )

@@ -36,8 +36,10 @@ Profilers:
   with ``--cap-add SYS_PTRACE``).
 * ``cprofile``: the standard library's deterministic profiler, aggregated by file. It
   adds a fixed cost to every Python call, so layers made of many small calls (anyio,
-  the event loop, httpcore's generators) read larger than they are: use it only when
-  py-spy cannot attach, and compare shares between runs of the same profiler.
+  the event loop, httpcore's generators) read larger than they are (about twice the
+  CPU per chunk in all), and it has no stacks to charge the helpers to their callers
+  (they stay in ``other``): use it only when py-spy cannot attach, and compare shares
+  between runs of the same profiler.
 
 Run:  python benchmarks/profile_scale.py [--streams 1000] [--chunks 50] [--repeat 3]
       [--libraries "ssestream,httpx-sse + json.loads"] [--backends asyncio,trio]

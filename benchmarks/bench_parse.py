@@ -43,9 +43,11 @@ import atexit
 import codecs
 import gc
 import importlib
+import importlib.util
 import io
 import json
 import math
+import os
 import shutil
 import signal
 import statistics
@@ -457,10 +459,13 @@ STDLIB = " [stdlib json]"
 
 
 def _litellm() -> dict[str, Competitor]:
-    try:
-        import litellm  # noqa: F401
-    except ImportError:
+    # Found, not imported: importing litellm takes seconds and much memory, which every
+    # process importing this module (bench_scale's clients too) would pay. Without
+    # LITELLM_LOCAL_MODEL_COST_MAP, its import fetches the model price map from GitHub,
+    # retrying for about 10 s when offline (this machine); the bundled copy does here.
+    if importlib.util.find_spec("litellm") is None:
         return {}
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     return {"LiteLLM stream_chunk_builder": litellm_builder}
 
 

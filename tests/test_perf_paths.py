@@ -23,6 +23,7 @@ from ssestream import (
     ChatCompletionAccumulator,
     ChatCompletionChunk,
     ChatStream,
+    ChunkParseError,
     LimitExceededError,
     ServerSentEvent,
     SSEDecoder,
@@ -275,3 +276,107 @@ def test_a_bare_arguments_fragment_merges_and_routes_as_the_general_path() -> No
         "{}",
     ]
     assert len(logged) == 107
+
+
+# The accumulator's early return (one choice adding one text or arguments fragment, and
+# nothing else but the envelope) is not taken with keep_chunks=True: the two must merge,
+# route and reject alike.
+_ENVELOPE = {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m"}
+# Mostly the shortcut's shape (finish_reason and logprobs present and null), then each
+# way out of it.
+_CHOICE_KEYS = st.sampled_from(
+    [
+        {"finish_reason": None, "logprobs": None},
+        {"finish_reason": None, "logprobs": None},
+        {"finish_reason": None, "logprobs": None},
+        {"finish_reason": None},
+        {"logprobs": None},
+        {"finish_reason": "stop", "logprobs": None},
+        {"finish_reason": 3, "logprobs": None},
+        {"finish_reason": None, "logprobs": {"content": []}},
+        {"finish_reason": None, "extra": 1},
+        {"finish_reason": None, "logprobs": None, "extra": None},
+    ]
+)
+_PLAIN_DELTAS: list[dict[str, Any]] = [
+    {"content": "a"},
+    {"content": "b"},
+    {"content": ""},
+    {"tool_calls": [{"index": 0, "function": {"arguments": "{"}}]},
+    {"tool_calls": [{"index": 1, "function": {"arguments": "1"}}]},
+    {"tool_calls": [{"index": 0, "id": "x", "function": {"name": "f", "arguments": ""}}]},
+    {"tool_calls": [{"index": 1, "id": "y", "function": {"name": "g", "arguments": ""}}]},
+]
+_DELTAS: list[dict[str, Any]] = [
+    *_PLAIN_DELTAS,
+    {"content": 5},
+    {"content": ["x"]},
+    {"content": "b", "role": "assistant"},
+    {"refusal": "r"},
+    {"tool_calls": [{"index": 0, "function": {"arguments": "{"}}]},
+    {"tool_calls": [{"index": 1, "function": {"arguments": "1"}}]},
+    {"tool_calls": [{"index": 0, "id": "x", "function": {"name": "f", "arguments": ""}}]},
+    {"tool_calls": [{"index": "0", "function": {"arguments": "1"}}]},
+    {},
+]
+_TOPS = st.fixed_dictionaries(
+    {},
+    optional={
+        "usage": st.sampled_from([None, None, {"total_tokens": 3}, 4]),
+        "obfuscation": st.sampled_from(["xy", "z", None]),
+        "system_fingerprint": st.sampled_from(["fp_1", "fp_2", None]),
+        "service_tier": st.sampled_from(["default", "flex", None]),
+        "x_groq": st.sampled_from([{"id": "g"}, {"usage": {"total_tokens": 9}}]),
+    },
+)
+
+
+@st.composite
+def plain_chunks(draw: st.DrawFn) -> dict[str, Any]:
+    """Mostly OpenAI's usual chunk (the early return's shape, the envelope's values
+    changing), else any mix of the ways out of it."""
+    if draw(st.integers(0, 2)):
+        delta = draw(st.sampled_from(_PLAIN_DELTAS))
+        choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": None}
+        tops = {
+            "system_fingerprint": draw(st.sampled_from(["fp_1", "fp_2"])),
+            "service_tier": draw(st.sampled_from(["default", "flex", None])),
+            "usage": None,
+        }
+        return {**_ENVELOPE, **tops, "choices": [choice]}
+    choices = []
+    for _ in range(draw(st.sampled_from([1, 1, 1, 0, 2]))):
+        choice = {"index": draw(st.sampled_from([0, 0, 1, None, "0"])), **draw(_CHOICE_KEYS)}
+        if draw(st.integers(0, 9)):
+            choice["delta"] = draw(st.sampled_from(_DELTAS))
+        choices.append(choice)
+    envelope = {key: value for key, value in _ENVELOPE.items() if draw(st.integers(0, 9))}
+    return {**envelope, **draw(_TOPS), "choices": choices}
+
+
+def _rejection(accumulator: ChatCompletionAccumulator, chunk: dict[str, Any]) -> str | None:
+    """Add the chunk; the ChunkParseError's message if it is refused."""
+    try:
+        accumulator.add(chunk)
+    except ChunkParseError as exc:
+        return str(exc)
+    return None
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(plain_chunks(), max_size=25))
+def test_the_early_return_merges_routes_and_rejects_as_the_general_path(
+    chunks: list[dict[str, Any]],
+) -> None:
+    outcomes = []
+    for keep in (False, True):
+        accumulator = ChatCompletionAccumulator(keep_chunks=keep)
+        routes = accumulator.record_routes()
+        errors = [_rejection(accumulator, chunk) for chunk in chunks]
+        calls: dict[int, int] = {}
+        logged = [
+            tuple(calls.setdefault(id(x), len(calls)) if hasattr(x, "arguments") else x for x in r)
+            for r in routes
+        ]
+        outcomes.append((accumulator.completion.to_dict(), logged, errors))
+    assert outcomes[0] == outcomes[1]

@@ -1019,3 +1019,22 @@ def test_close_after_the_end_keeps_the_stream_complete() -> None:
     assert stream.get_final_completion().choices[0].message.content == "a"
     stream.close()
     assert (stream.done, stream.interrupted) == (True, False)
+
+
+@pytest.mark.parametrize("via", ["iterable", "httpx"])
+def test_an_error_in_a_read_of_many_events_comes_after_its_chunks_and_ends_the_stream(
+    twin: Any, via: str
+) -> None:
+    # One read brings every event: the chunks are taken while the parser holds the
+    # rest (without the reader's pull), the error event among them ends the stream
+    # just as a pull does: recorded on the stream, the response closed.
+    body = sse(chunk("Hel"), chunk("lo")) + b'event: error\ndata: {"message": "x"}\n\n'
+    body += sse(chunk("never"))
+    run = twin.read([body], via=via, raises=StreamAPIError)
+    assert [c.choices[0].delta.content for c in run.chunks] == ["Hel", "lo"]
+    assert run.stream.error is run.error
+    assert run.error.completion.choices[0].message.content == "Hello"
+    if run.response is not None:
+        assert run.closed is True
+    with pytest.raises(RuntimeError):
+        iterate_again(run.stream)

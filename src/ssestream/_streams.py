@@ -596,13 +596,31 @@ def _events(stream: _SyncReader, typed: TypedEvents) -> Iterator[Any]:
     0.93-0.96x its time (0.3-0.4 us a chunk; alternating processes, two runs). The
     queue is the parser's, not this generator's: events left by a ``break`` are
     handed out by the next ``events()`` iterator, as by ``next_event``.
+
+    As in ``ChatStream.__next__``, while the parser holds decoded events (several per
+    large read) the queue is filled without the pull, which is for reading and the
+    end (an error ends the stream as in the pull, through ``_failed``); anything but
+    queued events (more data needed, the end) goes through the pull.
     """
     pull = stream._pull
     fill = typed.fill
     queue = typed.queue
     popleft = queue.popleft
-    while queue or pull(fill) is not END:
-        yield popleft()
+    held = stream._parser._events  # the decoded events the parser has not used
+    while True:
+        if queue:
+            yield popleft()
+            continue
+        if held:
+            try:
+                status = fill()
+            except BaseException as exc:
+                stream._failed(exc)
+                raise
+            if status is None:
+                continue
+        if pull(fill) is END:
+            return
 
 
 class _AsyncEvents:
@@ -610,19 +628,31 @@ class _AsyncEvents:
     not an async generator, which trio warns about when one is left before its end
     (a ``break``)."""
 
-    __slots__ = ("_apull", "_fill", "_queue")
+    __slots__ = ("_afailed", "_apull", "_fill", "_held", "_queue")
 
     def __init__(self, stream: _AsyncReader, typed: TypedEvents) -> None:
         self._apull = stream._apull
+        self._afailed = stream._afailed
         self._fill = typed.fill
         self._queue = typed.queue
+        self._held = stream._parser._events
 
     def __aiter__(self) -> _AsyncEvents:
         return self
 
     async def __anext__(self) -> Any:
         queue = self._queue
-        if queue or await self._apull(self._fill) is not END:
+        if queue:
+            return queue.popleft()
+        if self._held:
+            try:
+                status = self._fill()
+            except BaseException as exc:
+                await self._afailed(exc)
+                raise
+            if status is None:
+                return queue.popleft()
+        if await self._apull(self._fill) is not END:
             return queue.popleft()
         raise StopAsyncIteration
 

@@ -318,3 +318,39 @@ def test_next_event_and_events_share_one_queue() -> None:
     except ChunkParseError as exc:
         rest.append(exc)
     assert names([first, second, *rest]) == WHOLE
+
+
+@pytest.mark.parametrize("mode", ["sync", "asyncio", "trio"])
+def test_an_error_in_events_already_read_ends_the_stream_as_the_pull_does(mode: str) -> None:
+    # The bad chunk is in the read that brought the good ones: the events iterator
+    # takes it without the reader's pull, and the stream still ends as after any
+    # error: the error recorded, the source closed, nothing more to iterate.
+    closed: list[bool] = []
+
+    def source() -> Any:
+        try:
+            yield BODY
+            yield b"data: [DONE]\n\n"
+        finally:
+            closed.append(True)
+
+    async def main() -> tuple[Any, Any]:
+        astream = AsyncChatStream(source())
+        with pytest.raises(ChunkParseError) as caught:
+            async for _ in astream.events():
+                pass
+        return astream, caught.value
+
+    if mode == "sync":
+        stream: Any = ChatStream(source())
+        with pytest.raises(ChunkParseError) as caught:
+            for _ in stream.events():
+                pass
+        error: Any = caught.value
+    else:
+        stream, error = anyio.run(main, backend=mode)
+    assert stream.error is error
+    assert closed == [True]
+    assert stream.interrupted
+    with pytest.raises(RuntimeError):
+        stream.events()

@@ -556,8 +556,8 @@ ChatStreamEvent = Union[  # noqa: UP007 (a runtime alias on Python 3.10)
 # The hot records (a chunk's ChunkEvent and its text or arguments delta) are built as
 # drafts: an instance of a plain class with the record's slots (the same names, in the
 # same order), filled by attribute stores, then given the record's class by
-# ``__class__`` assignment, which CPython and PyPy allow between classes of the same
-# layout (and refuse with TypeError otherwise: the tests build every draft). A frozen
+# ``__class__`` assignment, which CPython allows between classes of the same
+# layout (and refuses with TypeError otherwise: the tests build every draft). A frozen
 # dataclass's __init__ sets each field through object.__setattr__, 0.79 us for a
 # 4-field delta; through the slot descriptors (the builder until now) 0.28 us; as a
 # draft 0.12 us, of which the class assignment is 0.05 (timeit, Python 3.11). With

@@ -587,6 +587,20 @@ class _ArgumentsDeltaDraft:
     __slots__ = ToolCallArgumentsDelta.__slots__
 
 
+def _text_delta(record: Any, cls: type[Any], index: int, text: _Text, delta: str) -> Any:
+    """Fill the draft ``record`` of a text's delta record (``cls``: ContentDelta,
+    RefusalDelta, ReasoningDelta, its other fields set by the caller), add ``delta`` to
+    ``text`` and give the draft its class. ``added`` inlines it for a chunk's one
+    content fragment, the usual chunk."""
+    record.index = index
+    record.delta = delta
+    record._parts = text.parts
+    record._length = text.length = text.length + len(delta)
+    record.__class__ = cls
+    text.open = True
+    return record
+
+
 class _Text:
     """One text of a choice, as the events see it: the accumulator's fragments, the
     length so far, and whether a ``*Done`` is due."""
@@ -738,14 +752,9 @@ class ChatEventBuilder:
                 text = track.content
                 if text is None:
                     text = track.content = _Text(route[3])
-                record = _ContentDeltaDraft()
-                record.index = index
-                record.delta = route[2]
-                record._parts = text.parts
-                record._length = text.length = text.length + len(route[2])
-                record.__class__ = ContentDelta
-                text.open = True
-                events.append(record)
+                events.append(
+                    _text_delta(_ContentDeltaDraft(), ContentDelta, index, text, route[2])
+                )
             elif kind is TOOL_CALL:
                 if route[2] is not None:
                     self._call_started(events, index, track, route[2], route[3])
@@ -757,26 +766,15 @@ class ChatEventBuilder:
                 if text is None:
                     text = track.reasoning[name] = _Text(route[3])
                 record = _ReasoningDeltaDraft()
-                record.index = index
                 record.field = name
-                record.delta = route[2]
-                record._parts = text.parts
-                record._length = text.length = text.length + len(route[2])
-                record.__class__ = ReasoningDelta
-                text.open = True
-                events.append(record)
+                events.append(_text_delta(record, ReasoningDelta, index, text, route[2]))
             elif kind is REFUSAL:
                 text = track.refusal
                 if text is None:
                     text = track.refusal = _Text(route[3])
-                record = _RefusalDeltaDraft()
-                record.index = index
-                record.delta = route[2]
-                record._parts = text.parts
-                record._length = text.length = text.length + len(route[2])
-                record.__class__ = RefusalDelta
-                text.open = True
-                events.append(record)
+                events.append(
+                    _text_delta(_RefusalDeltaDraft(), RefusalDelta, index, text, route[2])
+                )
             elif kind is LOGPROBS:
                 content, refusal = route[2].get("content"), route[2].get("refusal")
                 if isinstance(content, list) or isinstance(refusal, list):
